@@ -1,0 +1,36 @@
+# The two commands a newcomer needs:
+#   make quickstart   simulate -> pretrain -> fine-tune on built-in defaults (2 CPU cores, minutes)
+#   make test         lint, type-check and run the default (not slow, not gpu) test set
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+RUNS ?= runs
+
+.PHONY: quickstart test lint typecheck pytest test-all benchmarks clean
+
+$(VENV)/.installed: setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --upgrade pip
+	$(PY) -m pip install -e '.[dev]'
+	touch $@
+
+quickstart: $(VENV)/.installed
+	$(PY) -m ssl_waveform.quickstart --runs $(RUNS)
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: $(VENV)/.installed
+	$(VENV)/bin/mypy
+
+pytest: $(VENV)/.installed
+	$(PY) -m pytest -m "not slow and not gpu" -q
+
+test: lint typecheck pytest
+
+test-all: $(VENV)/.installed
+	$(PY) -m pytest -q
+
+clean:
+	rm -rf $(VENV) $(RUNS) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,24 @@
+"""ssl_waveform: self-supervised pretraining of ConvNeXt encoders on converter waveforms.
+
+The public entry points are imported lazily so that ``import ssl_waveform`` stays cheap
+(the data layer and the simulator do not need torch models to be built).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it (explicit table, no globals() look-ups)
+_LAZY: dict[str, str] = {}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'ssl_waveform' has no attribute {name!r}")
+
+
+__all__ = ["__version__", *_LAZY]
