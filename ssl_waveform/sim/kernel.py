@@ -1,0 +1,438 @@
+"""Numba kernel: exact piecewise-linear-circuit stepping of the inverter, one window per thread.
+
+Every sub-step of length ``h`` (an integer fraction of the output sample period) is split at the
+PWM edges inside it, which are found exactly from the piecewise-linear carrier and the linearly
+interpolated reference. Inside each piece the gates are constant, so every phase has a
+positive-current pole voltage ``V+`` and a negative-current pole voltage ``V-`` (diodes included);
+phases at zero current are resolved to "conducting +", "conducting -" or "floating" by
+enumerating the consistent assignment, and the RL + EMF equations are stepped exactly
+(``i(t) = i_inf + (i0 - i_inf) exp(-t r / l)``), stopping at every current zero crossing so the
+open-switch clamp is exact. The kernel returns the per-sub-step averages (box filter) of every
+quantity, filtered by a FIR and decimated to the output rate.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+# column layout of the per-window parameter matrix
+P_VDC, P_M, P_F, P_FSW, P_R, P_L, P_E, P_DELTA, P_PHASE, P_CDELAY = range(10)
+P_VD, P_TD, P_ZS, P_MODE, P_CDC, P_ESR, P_RSRC, P_BW, P_FON, P_FOFF = range(10, 20)
+P_IREF_RE, P_IREF_IM = 20, 21
+N_PARAMS = 22
+
+N_KINDS = 8
+"""Quantities the kernel integrates, in this order: ia, ib, ic, va, vb, vc, vdc, idc."""
+
+_SQ3_2 = math.sqrt(3.0) / 2.0
+_MAX_ITER = 12
+
+
+@njit(cache=True)
+def _carrier(t: float, tc0: float, fsw: float) -> float:
+    x = (t - tc0) * fsw
+    fr = x - math.floor(x)
+    if fr < 0.5:
+        return 4.0 * fr - 1.0
+    return 3.0 - 4.0 * fr
+
+
+@njit(cache=True)
+def _ref_at(refs, refe, leg, t, t_begin, h, j_lo, j_hi):
+    """Reference of ``leg`` at time ``t`` from the ring buffer (linear inside a sub-step)."""
+    jj = int(math.floor((t - t_begin) / h))
+    jj = min(max(jj, j_lo), j_hi)
+    nb = refs.shape[0]
+    slot = jj % nb
+    fr = (t - (t_begin + jj * h)) / h
+    return refs[slot, leg] + (refe[slot, leg] - refs[slot, leg]) * fr
+
+
+@njit(cache=True)
+def _add_crossings(ev, n_ev, a, b, shift, leg, refs, refe, t_begin, h, j_lo, j_hi, tc0, fsw):
+    """Append times (+shift) where ref(leg) - carrier changes sign inside [a, b]."""
+    cur = a
+    half_t = 0.5 / fsw
+    while cur < b:
+        nv = tc0 + (math.floor((cur - tc0) / half_t) + 1.0) * half_t
+        nb_ = t_begin + (math.floor((cur - t_begin) / h) + 1.0) * h
+        nxt = min(b, nv, nb_)
+        if nxt <= cur:
+            nxt = min(b, cur + 1e-3 * h)
+        mid = 0.5 * (cur + nxt)
+        jj = int(math.floor((mid - t_begin) / h))
+        jj = min(max(jj, j_lo), j_hi)
+        slot = jj % refs.shape[0]
+        t0 = t_begin + jj * h
+        r0 = refs[slot, leg] + (refe[slot, leg] - refs[slot, leg]) * (cur - t0) / h
+        r1 = refs[slot, leg] + (refe[slot, leg] - refs[slot, leg]) * (nxt - t0) / h
+        # carrier is linear on (cur, nxt): evaluate its slope sign at the midpoint
+        xm = (mid - tc0) * fsw
+        frm = xm - math.floor(xm)
+        c_mid = 4.0 * frm - 1.0 if frm < 0.5 else 3.0 - 4.0 * frm
+        slope = 4.0 * fsw if frm < 0.5 else -4.0 * fsw
+        c0 = c_mid + slope * (cur - mid)
+        c1 = c_mid + slope * (nxt - mid)
+        d0 = r0 - c0
+        d1 = r1 - c1
+        if (d0 > 0.0) != (d1 > 0.0):
+            ev[n_ev] = cur + (nxt - cur) * d0 / (d0 - d1) + shift
+            n_ev += 1
+        cur = nxt
+    return n_ev
+
+
+@njit(cache=True)
+def _resolve(cur, vp, vm, em, st, tol):
+    """Consistent conduction state of the three phases; returns the neutral voltage.
+
+    st[x] = 0 floating (i = 0), 1 conducting positive, 2 conducting negative.
+    """
+    nfree = 0
+    for x in range(3):
+        if cur[x] == 0.0:
+            nfree += 1
+    ncomb = 1
+    for _ in range(nfree):
+        ncomb *= 3
+    best_vn = 0.0
+    for comb in range(ncomb):
+        code = comb
+        nc = 0
+        s = 0.0
+        for x in range(3):
+            if cur[x] > 0.0:
+                st[x] = 1
+            elif cur[x] < 0.0:
+                st[x] = 2
+            else:
+                st[x] = code % 3
+                code //= 3
+            if st[x] == 1:
+                nc += 1
+                s += vp[x] - em[x]
+            elif st[x] == 2:
+                nc += 1
+                s += vm[x] - em[x]
+        if nc == 1:
+            continue
+        if nc == 0:
+            lo = -1e300
+            hi = 1e300
+            for x in range(3):
+                lo = max(lo, vp[x] - em[x])
+                hi = min(hi, vm[x] - em[x])
+            if lo > hi + tol:
+                continue
+            vn = min(max(0.0, lo), hi)
+            return vn
+        vn = s / nc
+        ok = True
+        for x in range(3):
+            if cur[x] != 0.0:
+                continue
+            if st[x] == 0:
+                if vp[x] - em[x] > vn + tol or vm[x] - em[x] < vn - tol:
+                    ok = False
+            elif st[x] == 1:
+                if vp[x] - em[x] - vn <= tol:
+                    ok = False
+            elif vm[x] - em[x] - vn >= -tol:
+                ok = False
+        if ok:
+            return vn
+        best_vn = vn
+    # no consistent assignment (numerically degenerate): keep zero-current phases floating
+    for x in range(3):
+        st[x] = 1 if cur[x] > 0.0 else (2 if cur[x] < 0.0 else 0)
+    return best_vn
+
+
+@njit(cache=True)
+def _step_piece(tau, cur, up, lo, em, prm, vc, acc, vp, vm, st, u, iinf):
+    """Integrate a piece of constant gates and EMF of length ``tau``; returns the new capacitor voltage.
+
+    ``acc`` collects the integrals (over time) of ia, ib, ic, va, vb, vc, vdc, idc.
+    """
+    r = prm[P_R]
+    lind = prm[P_L]
+    vd = prm[P_VD]
+    cdc = prm[P_CDC]
+    vs = prm[P_VDC]
+    tconst = lind / r
+    rem = tau
+    for _ in range(_MAX_ITER):
+        if rem <= 0.0:
+            break
+        # DC-link terminal voltage from the capacitor state and the present DC current
+        idc0 = 0.0
+        for x in range(3):
+            if cur[x] > 0.0 and up[x]:
+                idc0 += cur[x]
+            elif cur[x] < 0.0 and not lo[x]:
+                idc0 += cur[x]
+        if cdc > 0.0:
+            rs = prm[P_RSRC]
+            esr = prm[P_ESR]
+            icap = ((vs - vc) - rs * idc0) / (rs + esr)
+            vlink = vc + esr * icap
+        else:
+            vlink = vs
+        vh = 0.5 * vlink
+        for x in range(3):
+            vp[x] = vh if up[x] else -vh - vd
+            vm[x] = -vh if lo[x] else vh + vd
+        vn = _resolve(cur, vp, vm, em, st, 1e-9 * vs)
+        # earliest zero crossing of a conducting current
+        dt = rem
+        xc = -1
+        for x in range(3):
+            if st[x] == 0:
+                u[x] = 0.0
+                iinf[x] = 0.0
+                continue
+            u[x] = (vp[x] if st[x] == 1 else vm[x]) - em[x] - vn
+            iinf[x] = u[x] / r
+            if cur[x] != 0.0 and cur[x] * iinf[x] < 0.0:
+                tcx = tconst * math.log((cur[x] - iinf[x]) / (-iinf[x]))
+                if tcx < dt:
+                    dt = tcx
+                    xc = x
+        a = math.exp(-dt / tconst)
+        gain = tconst * (1.0 - a)
+        idc_int = 0.0
+        for x in range(3):
+            if st[x] == 0:
+                acc[3 + x] += (vn + em[x]) * dt
+                continue
+            integ = iinf[x] * dt + (cur[x] - iinf[x]) * gain
+            acc[x] += integ
+            acc[3 + x] += (vp[x] if st[x] == 1 else vm[x]) * dt
+            if (st[x] == 1 and up[x]) or (st[x] == 2 and not lo[x]):
+                idc_int += integ
+            cur[x] = iinf[x] + (cur[x] - iinf[x]) * a
+        acc[6] += vlink * dt
+        acc[7] += idc_int
+        if cdc > 0.0 and dt > 0.0:
+            rs = prm[P_RSRC]
+            esr = prm[P_ESR]
+            idc_avg = idc_int / dt
+            vinf = vs - rs * idc_avg
+            vc = vinf + (vc - vinf) * math.exp(-dt / ((rs + esr) * cdc))
+        if xc >= 0:
+            cur[xc] = 0.0
+        # a single nonzero current cannot exist in an isolated star: it is roundoff
+        nnz = 0
+        for x in range(3):
+            if cur[x] != 0.0:
+                nnz += 1
+        if nnz == 1:
+            for x in range(3):
+                cur[x] = 0.0
+        rem -= dt
+    return vc
+
+
+@njit(cache=True)
+def _simulate_one(prm, mask, h, t_begin, n_int, xbuf):
+    """Simulate one window, filling ``xbuf[n_int, N_KINDS]`` with per-sub-step averages."""
+    w = 2.0 * math.pi * prm[P_F]
+    fsw = prm[P_FSW]
+    tc0 = prm[P_CDELAY] / fsw
+    td = prm[P_TD]
+    m = prm[P_M]
+    closed = prm[P_MODE] > 0.5
+    zs_on = prm[P_ZS] > 0.5
+    nb = int(math.ceil(td / h)) + 3
+    refs = np.zeros((nb, 3))
+    refe = np.zeros((nb, 3))
+    cur = np.zeros(3)
+    em = np.zeros(3)
+    up = np.zeros(3, dtype=np.bool_)
+    lo = np.zeros(3, dtype=np.bool_)
+    vp = np.zeros(3)
+    vm = np.zeros(3)
+    st = np.zeros(3, dtype=np.int64)
+    u = np.zeros(3)
+    iinf = np.zeros(3)
+    acc = np.zeros(N_KINDS)
+    ev = np.zeros(64)
+    rnow = np.zeros(3)
+    vc = prm[P_VDC]
+    # phasor (cos, sin) of the reference angle at the sub-step start, advanced by rotation
+    th0 = w * t_begin + prm[P_PHASE]
+    cth = math.cos(th0)
+    sth = math.sin(th0)
+    cw = math.cos(w * h)
+    sw = math.sin(w * h)
+    de = w * 0.5 * h - prm[P_DELTA]
+    cde = math.cos(de)
+    sde = math.sin(de)
+    # closed-loop controller (synchronous phasor frame, see docs/simulator.md)
+    iref = complex(prm[P_IREF_RE], prm[P_IREF_IM])
+    wc = 2.0 * math.pi * (prm[P_BW] if prm[P_BW] > 0.0 else fsw / 20.0)
+    kp = prm[P_L] * wc
+    ki = prm[P_R] * wc
+    integ = prm[P_R] * iref
+    last_trough = -(2**62)
+    t_on = prm[P_FON]
+    t_off = prm[P_FOFF]
+    for j in range(n_int):
+        t0 = t_begin + j * h
+        t1 = t0 + h
+        slot = j % nb
+        # reference over this sub-step
+        c1 = cth * cw - sth * sw
+        s1 = sth * cw + cth * sw
+        nrm = 1.5 - 0.5 * (c1 * c1 + s1 * s1)
+        c1 *= nrm
+        s1 *= nrm
+        if closed:
+            ntr = int(math.floor((t0 - tc0) * fsw))
+            if ntr != last_trough or j == 0:
+                last_trough = ntr
+                ia, ib, ic = cur[0], cur[1], cur[2]
+                re = (2.0 / 3.0) * (ia - 0.5 * ib - 0.5 * ic)
+                im = (2.0 / 3.0) * (_SQ3_2 * ib - _SQ3_2 * ic)
+                ejw = complex(cth, sth) * complex(math.cos(-prm[P_PHASE]), math.sin(-prm[P_PHASE]))
+                xph = 1j * complex(re, im) / ejw
+                err = iref - xph
+                integ += ki * err / fsw
+                lim = prm[P_VDC]
+                if abs(integ) > lim:
+                    integ *= lim / abs(integ)
+                eph = prm[P_E] * complex(math.cos(-prm[P_DELTA]), math.sin(-prm[P_DELTA]))
+                vph = eph + 1j * w * prm[P_L] * xph + kp * err + integ
+                # hold the voltage phasor for one carrier period: aim at its middle
+                ang = w * (t0 + 0.5 / fsw)
+                vr = vph * complex(math.cos(ang), math.sin(ang))
+                vhalf = 0.5 * (vc if prm[P_CDC] > 0.0 else prm[P_VDC])
+                rnow[0] = vr.imag / vhalf
+                rnow[1] = (-0.5 * vr.imag - _SQ3_2 * vr.real) / vhalf
+                rnow[2] = (-0.5 * vr.imag + _SQ3_2 * vr.real) / vhalf
+                if zs_on:
+                    z = -0.5 * (max(rnow[0], max(rnow[1], rnow[2])) + min(rnow[0], min(rnow[1], rnow[2])))
+                    for x in range(3):
+                        rnow[x] += z
+            for x in range(3):
+                refs[slot, x] = rnow[x]
+                refe[slot, x] = rnow[x]
+        else:
+            for k in range(2):
+                cc = cth if k == 0 else c1
+                ss = sth if k == 0 else s1
+                ra = m * ss
+                rb = m * (-0.5 * ss - _SQ3_2 * cc)
+                rc = m * (-0.5 * ss + _SQ3_2 * cc)
+                if zs_on:
+                    z = -0.5 * (max(ra, max(rb, rc)) + min(ra, min(rb, rc)))
+                    ra += z
+                    rb += z
+                    rc += z
+                if k == 0:
+                    refs[slot, 0] = ra
+                    refs[slot, 1] = rb
+                    refs[slot, 2] = rc
+                else:
+                    refe[slot, 0] = ra
+                    refe[slot, 1] = rb
+                    refe[slot, 2] = rc
+        if j == 0:
+            for k in range(1, nb):
+                for x in range(3):
+                    refs[k, x] = refs[0, x]
+                    refe[k, x] = refe[0, x]
+        # back-EMF at the sub-step midpoint (angle - load angle)
+        se = sth * cde + cth * sde
+        ce = cth * cde - sth * sde
+        em[0] = prm[P_E] * se
+        em[1] = prm[P_E] * (-0.5 * se - _SQ3_2 * ce)
+        em[2] = prm[P_E] * (-0.5 * se + _SQ3_2 * ce)
+        # PWM edges inside [t0, t1] (and those of the dead-time-delayed gate)
+        j_lo = max(0, j - nb + 1)
+        n_ev = 0
+        ev[n_ev] = t0
+        n_ev += 1
+        for x in range(3):
+            n_ev = _add_crossings(ev, n_ev, t0, t1, 0.0, x, refs, refe, t_begin, h, j_lo, j, tc0, fsw)
+            if td > 0.0:
+                n_ev = _add_crossings(
+                    ev, n_ev, t0 - td, t1 - td, td, x, refs, refe, t_begin, h, j_lo, j, tc0, fsw
+                )
+        if td > 0.0:
+            tb = t_begin + math.floor((t1 - td - t_begin) / h) * h + td
+            if tb > t0 and tb < t1:
+                ev[n_ev] = tb
+                n_ev += 1
+        ev[n_ev] = t1
+        n_ev += 1
+        for a_ in range(1, n_ev):
+            key = ev[a_]
+            b_ = a_ - 1
+            while b_ >= 0 and ev[b_] > key:
+                ev[b_ + 1] = ev[b_]
+                b_ -= 1
+            ev[b_ + 1] = key
+        for k in range(N_KINDS):
+            acc[k] = 0.0
+        for p in range(n_ev - 1):
+            ta = max(t0, min(t1, ev[p]))
+            tb_ = max(t0, min(t1, ev[p + 1]))
+            if tb_ <= ta:
+                continue
+            tm = 0.5 * (ta + tb_)
+            cm = _carrier(tm, tc0, fsw)
+            faulted = t_on <= tm < t_off
+            for x in range(3):
+                g = _ref_at(refs, refe, x, tm, t_begin, h, j_lo, j) > cm
+                if td > 0.0:
+                    gd = _ref_at(refs, refe, x, tm - td, t_begin, h, j_lo, j) > _carrier(
+                        tm - td, tc0, fsw
+                    )
+                else:
+                    gd = g
+                up[x] = g and gd and not (faulted and mask[2 * x])
+                lo[x] = (not g) and (not gd) and not (faulted and mask[2 * x + 1])
+            vc = _step_piece(tb_ - ta, cur, up, lo, em, prm, vc, acc, vp, vm, st, u, iinf)
+        for k in range(N_KINDS):
+            xbuf[j, k] = acc[k] / h
+        cth = c1
+        sth = s1
+
+
+@njit(cache=True, parallel=True)
+def simulate_kernel(params, masks, h, t_begin, n_pre, n_out, ratio, taps, kinds, out):
+    """Simulate a batch of windows that share the sub-step ``h`` and decimation ``ratio``.
+
+    Args:
+        params: ``[n, N_PARAMS]`` float64 per-window parameters (column layout ``P_*``).
+        masks: ``[n, 6]`` bool open-switch masks in the order of ``SWITCHES``.
+        h: Sub-step in seconds (``1 / (ratio * sample_rate)``).
+        t_begin: ``[n]`` start time of each window's simulation (circuit at rest), seconds.
+        n_pre: Sub-steps before the one centred on the first output sample.
+        n_out: Output samples per window.
+        ratio: Sub-steps per output sample.
+        taps: ``[ntaps]`` odd-length linear-phase anti-aliasing FIR at the sub-step rate.
+        kinds: ``[C]`` indices into the ``N_KINDS`` quantities to output.
+        out: ``[n, C, n_out]`` float32, written in place.
+    """
+    n = params.shape[0]
+    ntaps = taps.shape[0]
+    half = (ntaps - 1) // 2
+    n_int = n_pre + (n_out - 1) * ratio + half + 1
+    for b in prange(n):
+        xbuf = np.zeros((n_int, N_KINDS))
+        _simulate_one(params[b], masks[b], h, t_begin[b], n_int, xbuf)
+        for c in range(kinds.shape[0]):
+            kd = kinds[c]
+            for k in range(n_out):
+                centre = n_pre + k * ratio
+                s = 0.0
+                for q in range(ntaps):
+                    jj = centre + q - half
+                    if jj >= 0:
+                        s += taps[q] * xbuf[jj, kd]
+                out[b, c, k] = s
