@@ -1,1 +1,45 @@
-"""ssl_waveform.engine."""
+"""ssl_waveform.engine: the one training loop (accelerate), schedules, checkpoints, configs."""
+
+from .checkpoint import TrainerState, checkpoint_dir, latest_checkpoint, read_trainer_state
+from .config import EngineConfig
+from .config_io import (
+    ConfigError,
+    config_to_dict,
+    load_config,
+    parse_override,
+    save_config,
+    valid_keys,
+)
+from .loop import (
+    NonFiniteLossError,
+    RunPlan,
+    TrainResult,
+    make_accelerator,
+    plan_run,
+    train,
+)
+from .optim import param_groups
+from .schedule import lr_at, scaled_peak_lr
+
+__all__ = [
+    "ConfigError",
+    "EngineConfig",
+    "NonFiniteLossError",
+    "RunPlan",
+    "TrainResult",
+    "TrainerState",
+    "checkpoint_dir",
+    "config_to_dict",
+    "latest_checkpoint",
+    "load_config",
+    "lr_at",
+    "make_accelerator",
+    "param_groups",
+    "parse_override",
+    "plan_run",
+    "read_trainer_state",
+    "save_config",
+    "scaled_peak_lr",
+    "train",
+    "valid_keys",
+]

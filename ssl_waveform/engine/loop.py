@@ -1,0 +1,611 @@
+"""The one training loop, on HuggingFace accelerate; it does not know which method it trains.
+
+Data handling (decided after reading accelerate's ``prepare_data_loader``):
+
+* A map-style ``Dataset`` goes into a shuffling ``DataLoader`` (``drop_last=True``) that is passed
+  to ``accelerator.prepare``: accelerate wraps its batch sampler in ``BatchSamplerShard`` (each
+  rank gets its own, equally many batches: ``even_batches=True``, ``split_batches=False``), and
+  the accelerator built here uses ``use_seedable_sampler=True`` so the shuffle order is a function
+  of (seed, epoch) and a resumed epoch replays it before ``skip_first_batches`` drops the seen part.
+* An ``IterableDataset`` must yield ready batches, shard itself across ranks, and define
+  ``__len__`` (batches per epoch for this rank) and optionally ``set_epoch``. It is *not* passed
+  through ``prepare``: for iterable datasets accelerate would either re-shard it with
+  ``IterableDatasetShard`` (``dispatch_batches=False``: each rank keeps every n-th batch of an
+  already-sharded stream, dropping data) or read everything on rank 0 and scatter it
+  (``dispatch_batches=True``, the default when device placement is on). The engine wraps it in
+  ``DataLoader(ds, batch_size=None)`` and moves batches with ``send_to_device``; every rank runs
+  the minimum batch count over ranks, so DDP never waits on a rank that ran out. Resume skips
+  seen batches by reading and discarding them.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable, Iterator
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from accelerate import Accelerator
+from accelerate.utils import (
+    DataLoaderConfiguration,
+    ProjectConfiguration,
+    broadcast_object_list,
+    is_tensorboard_available,
+    send_to_device,
+    set_seed,
+)
+from timm.utils import ModelEmaV3
+from torch import nn
+from torch.utils.data import DataLoader, Dataset, IterableDataset
+from tqdm.auto import tqdm
+
+from .checkpoint import (
+    TrainerState,
+    latest_checkpoint,
+    read_trainer_state,
+    remove_stale_tmp,
+    save_checkpoint,
+)
+from .config import EngineConfig
+from .config_io import save_config
+from .optim import param_groups
+from .schedule import lr_at, scaled_peak_lr
+
+LOG_FILE = "log.jsonl"
+
+
+class NonFiniteLossError(RuntimeError):
+    """The loss became NaN or infinite; training stopped without checkpointing the broken state."""
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """Step arithmetic of a run, derived once from the config, the data and the process count.
+
+    Attributes:
+        batches_per_epoch: Micro-batches per epoch per process.
+        steps_per_epoch: Optimizer steps per epoch (``batches_per_epoch // grad_accum``).
+        total_steps: Optimizer steps of the whole run.
+        epochs: Epochs needed to run ``total_steps`` (the last may be partial).
+        warmup_steps: Linear warmup length in optimizer steps.
+        effective_batch: Samples per optimizer step over all processes.
+        peak_lr: Absolute peak learning rate, ``base_lr x effective_batch / 256``.
+    """
+
+    batches_per_epoch: int
+    steps_per_epoch: int
+    total_steps: int
+    epochs: int
+    warmup_steps: int
+    effective_batch: int
+    peak_lr: float
+
+
+def plan_run(cfg: EngineConfig, batches_per_epoch: int, num_processes: int) -> RunPlan:
+    """Derive steps, warmup, effective batch and peak lr.
+
+    Args:
+        cfg: Engine config.
+        batches_per_epoch: Micro-batches one process sees per epoch.
+        num_processes: Data-parallel processes.
+
+    Raises:
+        ValueError: If an epoch holds fewer micro-batches than ``grad_accum``.
+    """
+    steps_per_epoch = batches_per_epoch // cfg.grad_accum
+    if steps_per_epoch < 1:
+        raise ValueError(
+            f"the data gives {batches_per_epoch} batches per epoch per process, fewer than "
+            f"grad_accum={cfg.grad_accum}: use more data, a smaller batch_size or grad_accum"
+        )
+    total = cfg.max_steps if cfg.max_steps is not None else cfg.epochs * steps_per_epoch
+    if cfg.warmup_steps is not None:
+        warmup = cfg.warmup_steps
+    else:
+        warmup = round(cfg.warmup_epochs * steps_per_epoch)
+    effective = cfg.batch_size * cfg.grad_accum * num_processes
+    return RunPlan(
+        batches_per_epoch=batches_per_epoch,
+        steps_per_epoch=steps_per_epoch,
+        total_steps=total,
+        epochs=math.ceil(total / steps_per_epoch),
+        warmup_steps=min(warmup, total),
+        effective_batch=effective,
+        peak_lr=scaled_peak_lr(cfg.base_lr, effective),
+    )
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train` did.
+
+    Attributes:
+        run_dir: The run folder.
+        steps: Optimizer steps completed over the whole run (including before a resume).
+        total_steps: Planned optimizer steps.
+        epochs_completed: Epochs finished (a final partial epoch under ``max_steps`` counts).
+        loss: Mean loss of the last epoch run by this call; None if nothing was left to run.
+        last_checkpoint: The final checkpoint folder.
+        resumed_from: Checkpoint the run resumed from, None for a fresh start.
+        best_metric: Best monitored metric, None without ``cfg.monitor``.
+        stopped_early: Whether ``cfg.patience`` ended the run.
+        history: The epoch records this call appended to ``log.jsonl``.
+    """
+
+    run_dir: Path
+    steps: int
+    total_steps: int
+    epochs_completed: int
+    loss: float | None
+    last_checkpoint: Path
+    resumed_from: Path | None
+    best_metric: float | None
+    stopped_early: bool
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _has_device() -> bool:
+    return torch.cuda.is_available() or (
+        hasattr(torch, "accelerator") and torch.accelerator.is_available()
+    )
+
+
+def make_accelerator(cfg: EngineConfig, run_dir: str | Path) -> Accelerator:
+    """The accelerator :func:`train` builds when the caller passes none.
+
+    Mixed precision from ``cfg``; seedable shuffling (resume replays an epoch's order); CPU
+    collectives (gloo) under ``torchrun``/``accelerate launch`` when no accelerator device
+    exists; TensorBoard logging into ``run_dir/tensorboard`` when tensorboard is installed.
+    """
+    return Accelerator(
+        mixed_precision=cfg.mixed_precision,
+        cpu=not _has_device(),
+        log_with="tensorboard" if is_tensorboard_available() else None,
+        project_config=ProjectConfiguration(
+            project_dir=str(run_dir), logging_dir=str(Path(run_dir) / "tensorboard")
+        ),
+        dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True, data_seed=cfg.seed),
+    )
+
+
+def _check_accelerator(accelerator: Accelerator, cfg: EngineConfig) -> None:
+    if accelerator.gradient_accumulation_steps != 1:
+        raise ValueError(
+            f"the accelerator passed to train() has gradient_accumulation_steps="
+            f"{accelerator.gradient_accumulation_steps}; the engine accumulates itself: build it "
+            f"with the default (1) and set EngineConfig.grad_accum instead"
+        )
+    if str(accelerator.mixed_precision) != cfg.mixed_precision:
+        raise ValueError(
+            f"accelerator.mixed_precision={accelerator.mixed_precision!r} but "
+            f"EngineConfig.mixed_precision={cfg.mixed_precision!r}; make them agree"
+        )
+
+
+def _build_loader(data: Any, cfg: EngineConfig, accelerator: Accelerator) -> tuple[Any, int]:
+    """Return the (prepared) loader and the batches per epoch every process will run."""
+    if isinstance(data, IterableDataset):
+        if not hasattr(data, "__len__"):
+            raise TypeError(
+                f"{type(data).__name__} is an IterableDataset without __len__; the engine needs "
+                "the number of batches per epoch for this rank to plan the schedule and resume"
+            )
+        loader = DataLoader(data, batch_size=None, num_workers=cfg.num_workers)
+        mine = torch.tensor([len(data)], device=accelerator.device)
+        return loader, int(accelerator.gather(mine).min().item())
+    if isinstance(data, Dataset):
+        loader = DataLoader(
+            data,
+            batch_size=cfg.batch_size,
+            shuffle=True,
+            drop_last=True,
+            num_workers=cfg.num_workers,
+        )
+        loader = accelerator.prepare(loader)
+        return loader, len(loader)
+    raise TypeError(
+        f"train(data=...) must be a torch Dataset or IterableDataset, got {type(data).__name__}"
+    )
+
+
+def _epoch_batches(
+    loader: Any, data: Any, epoch: int, skip: int, accelerator: Accelerator
+) -> Iterator[Any]:
+    if isinstance(data, IterableDataset):
+        if hasattr(data, "set_epoch"):
+            data.set_epoch(epoch)
+        stream = iter(loader)
+        for _ in range(skip):
+            next(stream)
+        for batch in stream:
+            yield send_to_device(batch, accelerator.device)
+        return
+    loader.set_epoch(epoch)
+    yield from accelerator.skip_first_batches(loader, skip) if skip else loader
+
+
+def _batch_size(batch: Any) -> int:
+    if isinstance(batch, torch.Tensor):
+        return int(batch.shape[0]) if batch.ndim else 1
+    values = batch.values() if isinstance(batch, dict) else batch
+    for value in values:
+        if isinstance(value, (torch.Tensor, dict, list, tuple)):
+            return _batch_size(value)
+    raise TypeError(f"cannot find a tensor in the batch to count samples: {type(batch).__name__}")
+
+
+def _loss_and_extras(out: Any, step: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    if not isinstance(out, dict) or "loss" not in out:
+        got = sorted(out) if isinstance(out, dict) else type(out).__name__
+        raise TypeError(
+            f"method.forward(batch) must return a dict with key 'loss' (step {step}); got {got}"
+        )
+    extras = {
+        k: v.detach().float()
+        for k, v in out.items()
+        if k != "loss" and isinstance(v, torch.Tensor) and v.numel() == 1
+    }
+    return out["loss"], extras
+
+
+@dataclass
+class _Meter:
+    """Running sums over an epoch (and over a logging window)."""
+
+    loss: float = 0.0
+    steps: int = 0
+    samples: int = 0
+    extras: dict[str, torch.Tensor] = field(default_factory=dict)
+    start: float = field(default_factory=time.perf_counter)
+
+    def add_extras(self, extras: dict[str, torch.Tensor], weight: float) -> None:
+        for k, v in extras.items():
+            self.extras[k] = self.extras.get(k, 0.0) + v * weight
+
+
+def _reduced_extras(meter: _Meter, accelerator: Accelerator) -> dict[str, float]:
+    if not meter.extras or not meter.steps:
+        return {}
+    keys = sorted(meter.extras)
+    stacked = torch.stack([torch.as_tensor(meter.extras[k]).float() for k in keys])
+    mean = accelerator.reduce(stacked.to(accelerator.device), "mean") / meter.steps
+    return {k: float(v) for k, v in zip(keys, mean.tolist())}
+
+
+def _print_plan(
+    accelerator: Accelerator, cfg: EngineConfig, plan: RunPlan, resume: str, run_dir: Path
+) -> None:
+    accelerator.print(
+        f"[engine] run {run_dir}\n"
+        f"[engine] effective batch {plan.effective_batch} = {cfg.batch_size} per process x "
+        f"{cfg.grad_accum} accumulation x {accelerator.num_processes} processes\n"
+        f"[engine] peak lr {plan.peak_lr:.4g} = base_lr {cfg.base_lr:g} x "
+        f"{plan.effective_batch} / 256; min lr {cfg.min_lr:g}\n"
+        f"[engine] {plan.total_steps} optimizer steps ({plan.epochs} epochs x "
+        f"{plan.steps_per_epoch} steps), warmup {plan.warmup_steps} steps\n"
+        f"[engine] {resume}"
+    )
+
+
+def _set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
+    for group in optimizer.param_groups:
+        group["lr"] = lr * group.get("lr_scale", 1.0)
+
+
+def _monitor_update(
+    cfg: EngineConfig, state: TrainerState, metrics: dict[str, float], accelerator: Accelerator
+) -> bool:
+    """Update best metric / patience from the main process's metrics; True when improved."""
+    payload: list[Any] = [None]
+    if accelerator.is_main_process:
+        if cfg.monitor not in metrics:
+            payload = [f"eval_fn returned {sorted(metrics)}, without monitor {cfg.monitor!r}"]
+        else:
+            value = float(metrics[cfg.monitor])
+            best = state.best_metric
+            better = best is None or (value > best if cfg.monitor_mode == "max" else value < best)
+            payload = [(better, value)]
+    broadcast_object_list(payload)
+    if isinstance(payload[0], str):
+        raise KeyError(f"{payload[0]}: fix eval_fn or EngineConfig.monitor")
+    better, value = payload[0]
+    if better:
+        state.best_metric, state.epochs_since_best = value, 0
+    else:
+        state.epochs_since_best += 1
+    state.stopped_early = cfg.patience is not None and state.epochs_since_best >= cfg.patience
+    return better
+
+
+def _end_epoch(
+    accelerator: Accelerator,
+    cfg: EngineConfig,
+    state: TrainerState,
+    meter: _Meter,
+    lr: float,
+    eval_model: nn.Module,
+    eval_fn: Callable[[nn.Module, int], dict[str, float]] | None,
+    export_fn: Callable[[nn.Module, Path, str], None] | None,
+    run_dir: Path,
+) -> dict[str, Any]:
+    """Reduce the epoch's metrics, evaluate, monitor, export "best"; return the log record."""
+    wall = time.perf_counter() - meter.start
+    record: dict[str, Any] = {
+        "epoch": state.epoch,
+        "step": state.step,
+        "loss": meter.loss / max(meter.steps, 1),
+        "lr": lr,
+        "samples_per_s": meter.samples / max(wall, 1e-9),
+        "wall_time_s": wall,
+        **_reduced_extras(meter, accelerator),
+    }
+    if eval_fn is None:
+        return record
+    eval_model.eval()
+    with torch.no_grad():
+        metrics = {k: float(v) for k, v in eval_fn(eval_model, state.epoch).items()}
+    clash = sorted(set(metrics) & set(record))
+    if clash:
+        raise ValueError(
+            f"eval_fn returned {clash}, which clash with training log keys; rename them"
+        )
+    record.update(metrics)
+    if cfg.monitor is not None:
+        improved = _monitor_update(cfg, state, metrics, accelerator)
+        record["best_" + cfg.monitor] = state.best_metric
+        if improved and export_fn is not None and accelerator.is_main_process:
+            export_fn(eval_model, run_dir, "best")
+        accelerator.wait_for_everyone()
+    return record
+
+
+def train(
+    method: nn.Module,
+    data: Dataset | IterableDataset,
+    cfg: EngineConfig,
+    run_dir: str | Path,
+    *,
+    config_to_save: Any = None,
+    eval_fn: Callable[[nn.Module, int], dict[str, float]] | None = None,
+    export_fn: Callable[[nn.Module, Path, str], None] | None = None,
+    param_groups_fn: Callable[[nn.Module], list[dict]] | None = None,
+    accelerator: Accelerator | None = None,
+) -> TrainResult:
+    """Train ``method`` on ``data``, resuming automatically from ``run_dir``'s latest checkpoint.
+
+    ``method(batch)`` must return a dict with a scalar ``"loss"`` plus optional scalar tensors,
+    which are averaged per epoch and logged. The loop: AdamW (no decay on norms/biases),
+    ``lr_at(step)`` warmup+cosine set before every optimizer step (times each group's
+    ``lr_scale``), gradient accumulation without DDP sync on inner micro-steps, clipping, optional
+    EMA, checkpoints every ``cfg.checkpoint_every`` steps and at every epoch end, one JSON line per
+    epoch in ``run_dir/log.jsonl``, and a progress bar on the main process.
+
+    Args:
+        method: Module whose forward takes a batch (as yielded by ``data``) and returns a dict.
+        data: Map-style ``Dataset`` of samples (batched and sharded here) or ``IterableDataset``
+            yielding ready, rank-sharded batches with ``__len__`` (batches per epoch for this
+            rank) and optionally ``set_epoch(epoch)``. See the module docstring.
+        cfg: Engine hyper-parameters.
+        run_dir: Run folder (shared by all nodes): config, log, checkpoints.
+        config_to_save: Resolved recipe config dataclass written to ``run_dir/config.yaml`` and
+            into every checkpoint; defaults to ``cfg``.
+        eval_fn: ``(model, epoch) -> metrics`` called at each epoch end on every process (it may
+            use collectives) with the unwrapped model (EMA weights when enabled), in eval mode;
+            the main process's metrics are logged and monitored.
+        export_fn: ``(model, run_dir, tag)`` called on the main process with the unwrapped model
+            (EMA when enabled): tag ``"best"`` when the monitored metric improves, ``"final"``
+            at the end (also when a finished run is re-launched).
+        param_groups_fn: ``model -> groups`` replacing :func:`param_groups` (each group may carry
+            ``lr_scale``).
+        accelerator: A ready accelerator (``gradient_accumulation_steps`` must be 1 and mixed
+            precision must match ``cfg``); by default :func:`make_accelerator`.
+
+    Returns:
+        A :class:`TrainResult`.
+
+    Raises:
+        NonFiniteLossError: On a NaN/inf loss; the latest checkpoint is the last good state.
+    """
+    run_dir = Path(run_dir)
+    if cfg.monitor is not None and eval_fn is None:
+        raise ValueError(f"EngineConfig.monitor={cfg.monitor!r} needs an eval_fn to produce it")
+    own_accelerator = accelerator is None
+    if accelerator is None:
+        accelerator = make_accelerator(cfg, run_dir)
+    _check_accelerator(accelerator, cfg)
+    set_seed(cfg.seed)
+    config_to_save = cfg if config_to_save is None else config_to_save
+
+    loader, batches_per_epoch = _build_loader(data, cfg, accelerator)
+    plan = plan_run(cfg, batches_per_epoch, accelerator.num_processes)
+
+    if cfg.channels_last:
+        method = method.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+    groups = param_groups_fn(method) if param_groups_fn else param_groups(method, cfg.weight_decay)
+    optimizer = torch.optim.AdamW(groups, lr=plan.peak_lr, betas=cfg.betas)
+    ema = ModelEmaV3(method, decay=cfg.ema_decay) if cfg.ema_decay is not None else None
+    model = torch.compile(method) if cfg.compile else method
+    model, optimizer = accelerator.prepare(model, optimizer)
+    raw = accelerator.unwrap_model(model, keep_torch_compile=False)
+    if ema is not None:
+        ema.to(accelerator.device)
+        accelerator.register_for_checkpointing(ema)
+
+    if accelerator.is_main_process:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        remove_stale_tmp(run_dir)
+        save_config(config_to_save, run_dir / "config.yaml")
+    accelerator.wait_for_everyone()
+
+    resumed_from = latest_checkpoint(run_dir)
+    if resumed_from is not None:
+        try:
+            accelerator.load_state(str(resumed_from))
+        except (RuntimeError, KeyError, ValueError) as err:
+            raise RuntimeError(
+                f"cannot resume from {resumed_from}: {err}\nThe run folder holds a checkpoint "
+                f"of a different model or optimizer; use a new run_dir or delete {run_dir}"
+            ) from err
+        state = read_trainer_state(resumed_from)
+        state.total_steps = plan.total_steps
+        resume_msg = f"resuming from {resumed_from} (step {state.step}, epoch {state.epoch})"
+    else:
+        state = TrainerState(step=0, epoch=0, batches_seen=0, total_steps=plan.total_steps)
+        resume_msg = "fresh start (no checkpoint in run folder)"
+    if state.batches_seen >= plan.steps_per_epoch * cfg.grad_accum:
+        state.epoch, state.batches_seen = state.epoch + 1, 0
+    _print_plan(accelerator, cfg, plan, resume_msg, run_dir)
+    if own_accelerator and accelerator.log_with:
+        accelerator.init_trackers("ssl_waveform")
+
+    eval_model = ema.module if ema is not None else raw
+    history: list[dict[str, Any]] = []
+    last_saved = state.step if resumed_from is not None else -1
+    last_ckpt = resumed_from
+    first_resumed_epoch = resumed_from is not None
+    checked_batch = False
+    bar = tqdm(
+        total=plan.total_steps,
+        initial=state.step,
+        disable=not accelerator.is_main_process,
+        desc="train",
+        dynamic_ncols=True,
+    )
+    model.train()
+    try:
+        while state.step < plan.total_steps and not state.stopped_early:
+            epoch_meter, window = _Meter(), _Meter()
+            batches = _epoch_batches(loader, data, state.epoch, state.batches_seen, accelerator)
+            lr = 0.0
+            while state.batches_seen < plan.steps_per_epoch * cfg.grad_accum:
+                if state.step >= plan.total_steps:
+                    break
+                lr = lr_at(
+                    state.step,
+                    peak_lr=plan.peak_lr,
+                    total_steps=plan.total_steps,
+                    warmup_steps=plan.warmup_steps,
+                    min_lr=cfg.min_lr * plan.peak_lr / cfg.base_lr,
+                )
+                _set_lr(optimizer, lr)
+                loss_sum = torch.zeros((), device=accelerator.device)
+                samples = 0
+                for micro in range(cfg.grad_accum):
+                    try:
+                        batch = next(batches)
+                    except StopIteration:
+                        raise RuntimeError(
+                            f"data ended after {state.batches_seen} batches in epoch {state.epoch}"
+                            f" but {plan.batches_per_epoch} were announced (__len__); make "
+                            f"__len__ match what the dataset yields on every rank"
+                        ) from None
+                    n = _batch_size(batch)
+                    if not checked_batch and n != cfg.batch_size:
+                        raise ValueError(
+                            f"the first batch holds {n} samples but EngineConfig.batch_size="
+                            f"{cfg.batch_size}; the lr scaling assumes batch_size, so set it to "
+                            f"the data's batch size"
+                        )
+                    checked_batch = True
+                    sync = micro == cfg.grad_accum - 1
+                    with nullcontext() if sync else accelerator.no_sync(model):
+                        loss, extras = _loss_and_extras(model(batch), state.step)
+                        accelerator.backward(loss / cfg.grad_accum)
+                    loss_sum += loss.detach().float()
+                    epoch_meter.add_extras(extras, 1.0 / cfg.grad_accum)
+                    samples += n
+                    state.batches_seen += 1
+                step_loss = float(accelerator.reduce(loss_sum / cfg.grad_accum, "mean"))
+                if not math.isfinite(step_loss):
+                    raise NonFiniteLossError(
+                        f"non-finite loss {step_loss} at step {state.step} (epoch {state.epoch}) "
+                        f"in {run_dir}; no checkpoint of this state was written, the last good "
+                        f"one is {latest_checkpoint(run_dir) or 'none (no checkpoint yet)'}. "
+                        "Try a lower base_lr, enable clip_grad, prefer bf16 to fp16, and check "
+                        "the data for NaN/inf."
+                    )
+                if cfg.clip_grad is not None:
+                    accelerator.clip_grad_norm_(model.parameters(), cfg.clip_grad)
+                optimizer.step()
+                optimizer.zero_grad(set_to_none=True)
+                if ema is not None:
+                    ema.update(raw, step=state.step)
+                state.step += 1
+                for meter in (epoch_meter, window):
+                    meter.loss += step_loss
+                    meter.steps += 1
+                    meter.samples += samples * accelerator.num_processes
+                bar.update(1)
+                if state.step % cfg.log_every == 0:
+                    rate = window.samples / max(time.perf_counter() - window.start, 1e-9)
+                    bar.set_postfix(
+                        loss=f"{window.loss / window.steps:.4g}", lr=f"{lr:.3g}", sps=f"{rate:.0f}"
+                    )
+                    accelerator.log(
+                        {
+                            "train/loss": window.loss / window.steps,
+                            "train/lr": lr,
+                            "train/samples_per_s": rate,
+                        },
+                        step=state.step,
+                    )
+                    window = _Meter()
+                epoch_done = state.batches_seen >= plan.steps_per_epoch * cfg.grad_accum
+                if (
+                    state.step % cfg.checkpoint_every == 0
+                    and state.step < plan.total_steps
+                    and not epoch_done
+                ):
+                    last_ckpt = save_checkpoint(
+                        accelerator, run_dir, state, config_to_save, cfg.keep_checkpoints
+                    )
+                    last_saved = state.step
+
+            record = _end_epoch(
+                accelerator, cfg, state, epoch_meter, lr, eval_model, eval_fn, export_fn, run_dir
+            )
+            if first_resumed_epoch:
+                record["resumed_from_step"] = read_trainer_state(resumed_from).step  # type: ignore[arg-type]
+                first_resumed_epoch = False
+            if accelerator.is_main_process:
+                with open(run_dir / LOG_FILE, "a") as fh:
+                    fh.write(json.dumps(record) + "\n")
+            history.append(record)
+            model.train()
+            accelerator.log({f"epoch/{k}": v for k, v in record.items()}, step=state.step)
+            if state.step < plan.total_steps and not state.stopped_early:
+                state.epoch, state.batches_seen = state.epoch + 1, 0
+            last_ckpt = save_checkpoint(
+                accelerator, run_dir, state, config_to_save, cfg.keep_checkpoints
+            )
+            last_saved = state.step
+    finally:
+        bar.close()
+
+    if last_saved != state.step or last_ckpt is None:
+        last_ckpt = save_checkpoint(
+            accelerator, run_dir, state, config_to_save, cfg.keep_checkpoints
+        )
+    if export_fn is not None and accelerator.is_main_process:
+        export_fn(eval_model, run_dir, "final")
+    accelerator.wait_for_everyone()
+    if own_accelerator:
+        accelerator.end_training()
+    return TrainResult(
+        run_dir=run_dir,
+        steps=state.step,
+        total_steps=plan.total_steps,
+        # batches_seen is 0 only right after an epoch was completed and the next one not begun.
+        epochs_completed=state.epoch + (1 if state.batches_seen > 0 else 0),
+        loss=history[-1]["loss"] if history else None,
+        last_checkpoint=last_ckpt,
+        resumed_from=resumed_from,
+        best_metric=state.best_metric,
+        stopped_early=state.stopped_early,
+        history=history,
+    )
