@@ -94,6 +94,12 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
     if tp is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return float(value)
+        if isinstance(value, str):
+            # YAML 1.1 reads "3e-4" (no dot) as a string; accept what Python reads as a float.
+            try:
+                return float(value)
+            except ValueError:
+                raise fail from None
         raise fail
     if tp is str:
         if isinstance(value, str):
