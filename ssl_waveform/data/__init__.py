@@ -1,1 +1,50 @@
-"""ssl_waveform.data."""
+"""ssl_waveform.data: the waveform corpus (HDF5 shards + JSON manifest), its writer and readers,
+windowing, resampling, normalisation statistics and ingest of recordings.
+
+See ``docs/corpus_format.md`` for the on-disk format and ``docs/ingest.md`` for ingest.
+"""
+
+from .corpus import Corpus
+from .errors import (
+    ChannelCountError,
+    CorpusError,
+    InputFileError,
+    ManifestError,
+    NonFiniteError,
+    RecordingTooShortError,
+    SampleRateMismatchError,
+    ShardError,
+    UnknownLabelError,
+    WindowShapeError,
+)
+from .format import FORMAT_VERSION
+from .ingest import IngestReport, ingest, load_recording
+from .mapstyle import WindowDataset
+from .signal import resample, window_signal
+from .stats import compute_channel_stats
+from .streaming import StreamingWindowDataset
+from .writer import CorpusWriter
+
+__all__ = [
+    "FORMAT_VERSION",
+    "ChannelCountError",
+    "Corpus",
+    "CorpusError",
+    "CorpusWriter",
+    "IngestReport",
+    "InputFileError",
+    "ManifestError",
+    "NonFiniteError",
+    "RecordingTooShortError",
+    "SampleRateMismatchError",
+    "ShardError",
+    "StreamingWindowDataset",
+    "UnknownLabelError",
+    "WindowDataset",
+    "WindowShapeError",
+    "compute_channel_stats",
+    "ingest",
+    "load_recording",
+    "resample",
+    "window_signal",
+]

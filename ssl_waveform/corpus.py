@@ -1,0 +1,55 @@
+"""Command line for corpora.
+
+``python -m ssl_waveform.corpus info DIR [--json]`` prints windows, shards, rate, channels, class
+counts, per-channel statistics and size on disk; ``python -m ssl_waveform.corpus plot DIR --n 8
+--out FILE.png`` saves a grid of example windows (one row per class when labeled).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from .data import Corpus, CorpusError
+from .data.summary import describe, format_description, plot_examples
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Argument parser of the ``corpus`` command."""
+    p = argparse.ArgumentParser(
+        prog="python -m ssl_waveform.corpus", description=__doc__.splitlines()[0]
+    )
+    sub = p.add_subparsers(dest="command", required=True)
+    info = sub.add_parser("info", help="summarise a corpus")
+    info.add_argument("dir")
+    info.add_argument("--json", action="store_true", help="print JSON instead of text")
+    plot = sub.add_parser("plot", help="save a grid of example windows")
+    plot.add_argument("dir")
+    plot.add_argument("--n", type=int, default=8, help="windows (per class when labeled)")
+    plot.add_argument("--out", required=True, help="image file (.png, .pdf, ...)")
+    plot.add_argument("--seed", type=int, default=0)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit status (2 on a corpus error, with the message on stderr)."""
+    args = build_parser().parse_args(argv)
+    try:
+        corpus = Corpus(args.dir)
+        if args.command == "info":
+            d = describe(corpus)
+            print(json.dumps(d, indent=2) if args.json else format_description(d))
+        else:
+            if args.n < 1:
+                raise CorpusError(f"--n must be >= 1, got {args.n}")
+            print(plot_examples(corpus, args.out, n=args.n, seed=args.seed))
+    except CorpusError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
