@@ -1,0 +1,213 @@
+"""FCMAE-style masked autoencoder for ConvNeXt encoders (2-D representations or 1-D waveforms).
+
+Woo et al., "ConvNeXt V2: Co-designing and Scaling ConvNets with Masked Autoencoders", CVPR 2023,
+https://arxiv.org/abs/2301.00808 — the encoder sees the masked input through a sparse-emulating
+forward (:func:`~ssl_waveform.methods.sparse.masked_forward_features`), a light decoder fills the
+hidden cells with a learned mask token and predicts every cell's values, and the loss is the MSE
+on hidden cells with per-cell target normalisation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from timm.layers import trunc_normal_
+from timm.models.convnext import ConvNeXtBlock
+from torch import Tensor, nn
+
+from ssl_waveform.losses import MaskedReconstructionLoss
+from ssl_waveform.methods.masking import (
+    check_masking,
+    fit_to_cells,
+    make_mask,
+    patchify,
+    unpatchify,
+    upsample_mask,
+)
+from ssl_waveform.methods.sparse import masked_forward_features
+
+_CONV: dict[str, type[nn.Conv1d] | type[nn.Conv2d]] = {"1d": nn.Conv1d, "2d": nn.Conv2d}
+_NDIM = {"1d": 1, "2d": 2}
+
+
+def _decoder_block_2d(dim: int) -> nn.Module:
+    return ConvNeXtBlock(dim, kernel_size=7, use_grn=True, ls_init_value=None)
+
+
+def _decoder_block_1d(dim: int) -> nn.Module:
+    from ssl_waveform.models import ConvNeXtBlock1d
+
+    return ConvNeXtBlock1d(dim, kernel_size=7, use_grn=True, ls_init_value=None)
+
+
+_DECODER_BLOCK: dict[str, Callable[[int], nn.Module]] = {
+    "1d": _decoder_block_1d,
+    "2d": _decoder_block_2d,
+}
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in _CONV:
+        raise ValueError(f"unknown encoder kind {kind!r}; valid kinds: {', '.join(sorted(_CONV))}")
+
+
+def input_channels(backbone: nn.Module) -> int:
+    """Channels of the model input a ConvNeXt backbone expects (read from its stem's first conv)."""
+    for module in backbone.stem.modules():
+        if isinstance(module, (nn.Conv1d, nn.Conv2d)):
+            return module.in_channels
+    raise ValueError(f"backbone {type(backbone).__name__} has no convolution in its stem")
+
+
+class FCMAEDecoder(nn.Module):
+    """Light FCMAE decoder: 1x1 projection, mask tokens, one ConvNeXt block, per-cell linear head.
+
+    Args:
+        kind: ``"2d"`` for ``[B, D, H, W]`` feature maps, ``"1d"`` for ``[B, D, L]``.
+        in_dim: Encoder feature channels ``D``.
+        out_chans: Channels ``C`` of the model input to reconstruct.
+        cell: Cell size in samples per spatial axis (the encoder's total stride).
+        dim: Decoder width.
+    """
+
+    def __init__(self, kind: str, in_dim: int, out_chans: int, cell: int, dim: int = 256) -> None:
+        super().__init__()
+        _check_kind(kind)
+        conv = _CONV[kind]
+        nd = _NDIM[kind]
+        self.out_chans = out_chans
+        self.cell_values = cell**nd
+        self.proj = conv(in_dim, dim, kernel_size=1)
+        self.mask_token = nn.Parameter(torch.zeros(1, dim, *(1,) * nd))
+        self.block = _DECODER_BLOCK[kind](dim)
+        self.pred = conv(dim, out_chans * self.cell_values, kernel_size=1)
+        trunc_normal_(self.mask_token, std=0.02)
+
+    def forward(self, latent: Tensor, visible: Tensor) -> Tensor:
+        """Predict every cell's values.
+
+        Args:
+            latent: Encoder feature map ``[B, D, *G]``.
+            visible: ``[B, *G]`` boolean, ``True`` where the encoder saw the cell.
+
+        Returns:
+            ``[B, C, N, P]`` predictions (``N = prod(G)`` cells of ``P = cell**ndim`` values).
+        """
+        x = self.proj(latent)  # [B, dim, *G]
+        x = torch.where(visible.unsqueeze(1), x, self.mask_token.to(x.dtype))
+        x = self.pred(self.block(x))  # [B, C * P, *G]
+        b = x.shape[0]
+        return x.reshape(b, self.out_chans, self.cell_values, -1).transpose(2, 3)
+
+
+class MaskedAutoencoder(nn.Module):
+    """FCMAE pretraining of an encoder; ``forward(batch)`` returns the loss for the engine.
+
+    Args:
+        encoder: An ``ssl_waveform.models`` encoder (``transform``, ``backbone``, ``kind``,
+            ``num_features``, ``reduction``).
+        mask_ratio: Fraction of units hidden (cells, time columns or channels), default 0.6.
+        masking: Masking strategy name: ``random``, ``time`` or ``channel``.
+        decoder_dim: Decoder width.
+        norm_pix_loss: Normalise each target cell by its mean and standard deviation.
+    """
+
+    def __init__(
+        self,
+        encoder: nn.Module,
+        mask_ratio: float = 0.6,
+        masking: str = "random",
+        decoder_dim: int = 256,
+        norm_pix_loss: bool = True,
+    ) -> None:
+        super().__init__()
+        check_masking(masking)
+        if not 0.0 < mask_ratio < 1.0:
+            raise ValueError(f"MaskedAutoencoder: mask_ratio must be in (0, 1), got {mask_ratio}")
+        _check_kind(encoder.kind)
+        self.encoder = encoder
+        self.mask_ratio = mask_ratio
+        self.masking = masking
+        self.cell = int(encoder.reduction)
+        self.in_chans = input_channels(encoder.backbone)
+        self.decoder = FCMAEDecoder(
+            encoder.kind, encoder.num_features, self.in_chans, self.cell, dim=decoder_dim
+        )
+        self.criterion = MaskedReconstructionLoss(norm_target=norm_pix_loss)
+
+    def prepare_input(self, waveform: Tensor) -> Tensor:
+        """Waveforms ``[B, C, T]`` -> model input ``[B, C', *S]`` zero-padded to whole cells."""
+        return fit_to_cells(self.encoder.transform(waveform), self.cell)
+
+    def forward_encoder(self, x: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
+        """Encode the visible part of the input.
+
+        Args:
+            x: Model input ``[B, C, *S]``.
+            mask: ``[B, C, *G]`` boolean, ``True`` on hidden cells.
+
+        Returns:
+            ``(latent, visible)``: feature map ``[B, D, *G]`` (zero at hidden cells) and the
+            ``[B, *G]`` cells hidden in no channel, which the encoder treats as present.
+        """
+        x = x * ~upsample_mask(mask, tuple(x.shape[2:]))  # hidden channel-cells read as zero
+        visible = ~mask.all(dim=1)
+        return masked_forward_features(self.encoder.backbone, x, visible), visible
+
+    def forward_decoder(self, latent: Tensor, visible: Tensor) -> Tensor:
+        """Feature map ``[B, D, *G]`` -> per-cell predictions ``[B, C, N, P]``."""
+        return self.decoder(latent, visible)
+
+    def forward_loss(self, x: Tensor, pred: Tensor, mask: Tensor) -> Tensor:
+        """MSE of ``pred`` ``[B, C, N, P]`` against the cells of ``x`` ``[B, C, *S]`` hidden by ``mask``."""
+        return self.criterion(pred, patchify(x, self.cell), mask.flatten(2))
+
+    def forward(self, batch: dict[str, Any]) -> dict[str, Tensor]:
+        """One pretraining step's forward pass.
+
+        Args:
+            batch: ``{"x": waveforms [B, C, T] float32, ...}``.
+
+        Returns:
+            ``{"loss": scalar, "mask_ratio": scalar}``.
+        """
+        x = self.prepare_input(batch["x"])
+        mask = make_mask(x, self.cell, self.mask_ratio, self.masking)
+        latent, visible = self.forward_encoder(x, mask)
+        pred = self.forward_decoder(latent, visible)
+        loss = self.forward_loss(x, pred, mask)
+        return {"loss": loss, "mask_ratio": mask.float().mean().detach()}
+
+    @torch.no_grad()
+    def reconstruct(
+        self, waveform: Tensor, generator: torch.Generator | None = None
+    ) -> dict[str, Tensor]:
+        """Mask, encode and decode a batch for inspection (e.g. figures).
+
+        Args:
+            waveform: ``[B, C, T]`` waveforms.
+            generator: Optional generator on the input's device for a reproducible mask.
+
+        Returns:
+            ``input`` ``[B, C', *S]``, ``mask`` (``[B, C', *S]`` bool, ``True`` hidden) and
+            ``reconstruction`` ``[B, C', *S]`` in input units: hidden cells are predictions
+            (de-normalised with the true cell statistics when ``norm_pix_loss`` is on, as in MAE's
+            visualisation), visible cells are the input.
+        """
+        x = self.prepare_input(waveform)
+        mask = make_mask(x, self.cell, self.mask_ratio, self.masking, generator)
+        latent, visible = self.forward_encoder(x, mask)
+        pred = self.forward_decoder(latent, visible).float()
+        if self.criterion.norm_target:
+            target = patchify(x, self.cell).float()
+            std = torch.sqrt(target.var(dim=-1, keepdim=True, unbiased=False) + self.criterion.eps)
+            pred = pred * std + target.mean(dim=-1, keepdim=True)
+        spatial = tuple(x.shape[2:])
+        dense_mask = upsample_mask(mask, spatial)
+        recon = torch.where(dense_mask, unpatchify(pred, self.cell, spatial).to(x.dtype), x)
+        return {"input": x, "mask": dense_mask, "reconstruction": recon}
+
+    def extra_repr(self) -> str:
+        return f"mask_ratio={self.mask_ratio}, masking={self.masking!r}, cell={self.cell}"
