@@ -1,1 +1,35 @@
-"""ssl_waveform.transforms."""
+"""Waveform representations: batched, weight-free modules turning ``[B, C, T]`` into model inputs."""
+
+from ssl_waveform.transforms.base import Representation, check_waveform_batch, db_unit_scale
+from ssl_waveform.transforms.cwt import MorletScalogram
+from ssl_waveform.transforms.fold import CycleFold, estimate_fundamental
+from ssl_waveform.transforms.gaf import GramianAngularField
+from ssl_waveform.transforms.normalization import NORMALIZATION_MODES, WaveformNormalization
+from ssl_waveform.transforms.raw import RawWaveform
+from ssl_waveform.transforms.registry import (
+    WaveformTransform,
+    available_transforms,
+    create_pipeline,
+    create_transform,
+    transform_class,
+)
+from ssl_waveform.transforms.stft import STFTImage
+
+__all__ = [
+    "NORMALIZATION_MODES",
+    "CycleFold",
+    "GramianAngularField",
+    "MorletScalogram",
+    "RawWaveform",
+    "Representation",
+    "STFTImage",
+    "WaveformNormalization",
+    "WaveformTransform",
+    "available_transforms",
+    "check_waveform_batch",
+    "create_pipeline",
+    "create_transform",
+    "db_unit_scale",
+    "estimate_fundamental",
+    "transform_class",
+]
