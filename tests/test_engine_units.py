@@ -116,9 +116,7 @@ def test_param_groups_carry_lr_scale_per_layer():
         return 0.5 if name.startswith("blocks.0") else 1.0
 
     groups = param_groups(net, 0.1, lr_scale_fn=scale)
-    by_scale = {
-        (g["lr_scale"], g["weight_decay"]): {id(p) for p in g["params"]} for g in groups
-    }
+    by_scale = {(g["lr_scale"], g["weight_decay"]): {id(p) for p in g["params"]} for g in groups}
     assert by_scale[(0.5, 0.1)] == {id(net.blocks[0].weight)}
     assert by_scale[(0.5, 0.0)] == {id(net.blocks[0].bias)}
     assert all(g["lr_scale"] == 1.0 for g in groups if id(net.stem.weight) in map(id, g["params"]))
@@ -150,8 +148,16 @@ def test_load_config_yaml_then_overrides_nested(tmp_path):
     cfg = load_config(
         RecipeCfg,
         yml,
-        ["engine.base_lr=3e-4", "inner.size=7", "inner.name=123", "engine.max_steps=null",
-         "engine.clip_grad=none", "tags=[x, y]", "note=hello world", "out=/tmp/o"],
+        [
+            "engine.base_lr=3e-4",
+            "inner.size=7",
+            "inner.name=123",
+            "engine.max_steps=null",
+            "engine.clip_grad=none",
+            "tags=[x, y]",
+            "note=hello world",
+            "out=/tmp/o",
+        ],
     )
     assert cfg.engine.epochs == 4 and cfg.engine.betas == (0.8, 0.9)
     assert cfg.engine.base_lr == 3e-4 and isinstance(cfg.engine.base_lr, float)

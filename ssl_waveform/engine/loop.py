@@ -39,7 +39,6 @@ from accelerate.utils import (
     send_to_device,
     set_seed,
 )
-from timm.utils import ModelEmaV3
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, IterableDataset
 from tqdm.auto import tqdm
@@ -428,7 +427,11 @@ def train(
         method = method.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
     groups = param_groups_fn(method) if param_groups_fn else param_groups(method, cfg.weight_decay)
     optimizer = torch.optim.AdamW(groups, lr=plan.peak_lr, betas=cfg.betas)
-    ema = ModelEmaV3(method, decay=cfg.ema_decay) if cfg.ema_decay is not None else None
+    ema = None
+    if cfg.ema_decay is not None:
+        from timm.utils import ModelEmaV3  # timm costs seconds to import; only EMA runs need it
+
+        ema = ModelEmaV3(method, decay=cfg.ema_decay)
     model = torch.compile(method) if cfg.compile else method
     model, optimizer = accelerator.prepare(model, optimizer)
     raw = accelerator.unwrap_model(model, keep_torch_compile=False)
