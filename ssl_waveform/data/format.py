@@ -69,8 +69,7 @@ def default_chunk_windows(num_channels: int, window_length: int, itemsize: int, 
 def open_h5(path: Path) -> h5py.File:
     """Open an HDF5 file read-only, turning any low-level failure into a :class:`ShardError`."""
     try:
-        # locking=False: readers never write, and HDF5 file locks fail on some network file systems.
-        return h5py.File(path, "r", locking=False)
+        return h5py.File(path, "r")
     except (OSError, ValueError) as exc:
         raise ShardError(
             f"{path}: cannot open shard ({exc}); the file is truncated or not HDF5. Delete it and "

@@ -119,7 +119,7 @@ def load_csv(path: Path) -> np.ndarray:
 def load_mat_v73(path: Path) -> dict[str, np.ndarray]:
     """Top-level numeric datasets of a MATLAB v7.3 (HDF5) file, transposed to MATLAB's shape."""
     try:
-        with h5py.File(path, "r", locking=False) as f:
+        with h5py.File(path, "r") as f:
             return {
                 k: np.asarray(v[()]).T
                 for k, v in f.items()

@@ -413,7 +413,7 @@ class CorpusWriter:
                     "rewrite that shard"
                 )
             if class_counts is not None:
-                with h5py.File(path, "r", locking=False) as f:
+                with h5py.File(path, "r") as f:
                     class_counts += np.bincount(f[LABELS][:], minlength=len(class_counts))
             entries.append(
                 {
