@@ -1,0 +1,422 @@
+"""Encoders = waveform transform + ConvNeXt backbone; factory, save and load."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import safetensors.torch
+import timm
+import torch
+from torch import nn
+
+from ssl_waveform.models.convnext1d import available_convnext1d, create_convnext1d
+from ssl_waveform.models.imagenet import (
+    create_imagenet_convnext1d,
+    create_imagenet_timm,
+    imagenet_mean_std,
+)
+from ssl_waveform.transforms import WaveformTransform, create_pipeline, transform_class
+
+CONFIG_FORMAT = "ssl_waveform.encoder"
+CONFIG_VERSION = 1
+WEIGHTS_FILE = "model.safetensors"
+CONFIG_FILE = "config.json"
+DEFAULT_IMAGE_SIZE = 64
+
+
+def available_encoders() -> dict[str, list[str]]:
+    """Valid backbone names: ``{"2d": timm ConvNeXt names, "1d": registered 1-D ConvNeXt names}``."""
+    names_2d = timm.list_models(["convnext_*", "convnextv2_*", "test_convnext*"])
+    return {"2d": sorted(names_2d), "1d": available_convnext1d()}
+
+
+def backbone_kind(name: str) -> str:
+    """``"2d"`` or ``"1d"`` for a valid backbone name; ``KeyError`` listing valid names otherwise."""
+    valid = available_encoders()
+    for kind in ("1d", "2d"):
+        if name in valid[kind]:
+            return kind
+    raise KeyError(
+        f"unknown encoder {name!r}; valid 2-D (timm) names: {', '.join(valid['2d'])}; "
+        f"valid 1-D names: {', '.join(valid['1d'])}"
+    )
+
+
+class Encoder(nn.Module):
+    """Waveform encoder: transform (normalisation + representation, no weights) then a backbone.
+
+    Attributes:
+        transform: :class:`~ssl_waveform.transforms.WaveformTransform`, ``[B, C, T] -> model input``.
+        backbone: timm ``ConvNeXt`` (2-D) or :class:`ConvNeXt1d`, built with ``num_classes=0``.
+        kind: ``"2d"`` or ``"1d"``.
+        num_features: Embedding size ``D``.
+        reduction: Total stride of the backbone (32).
+        config: The dict written to ``config.json``.
+    """
+
+    reduction = 32
+
+    def __init__(
+        self, transform: WaveformTransform, backbone: nn.Module, config: dict[str, Any]
+    ) -> None:
+        super().__init__()
+        self.transform = transform
+        self.backbone = backbone
+        self.kind = transform.kind
+        self.num_features = int(backbone.num_features)
+        self.config = config
+
+    @property
+    def sample_rate(self) -> float:
+        """Sampling rate in Hz the encoder expects."""
+        return float(self.config["sample_rate"])
+
+    @property
+    def in_chans(self) -> int:
+        return self.transform.in_chans
+
+    def forward_features_input(self, model_input: torch.Tensor) -> torch.Tensor:
+        """Backbone feature map of a model input: ``[B, D, H/32, W/32]`` or ``[B, D, T/32]``."""
+        return self.backbone.forward_features(model_input)
+
+    def forward_input(self, model_input: torch.Tensor) -> torch.Tensor:
+        """Pooled, normalised embedding ``[B, D]`` of a model input (skips the transform)."""
+        return self.backbone.forward_head(self.forward_features_input(model_input), pre_logits=True)
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """Feature map of waveforms ``x`` ``[B, C, T]``."""
+        return self.forward_features_input(self.transform(x))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Embedding ``[B, D]`` of waveforms ``x`` ``[B, C, T]``."""
+        return self.forward_input(self.transform(x))
+
+    @torch.no_grad()
+    def embed(
+        self, x: np.ndarray | torch.Tensor, sample_rate: float, batch_size: int = 256
+    ) -> np.ndarray:
+        """Embed waveforms, resampling them to the encoder's sample rate first when needed.
+
+        Args:
+            x: Waveforms ``[N, C, T]`` in any units (normalisation is part of the encoder).
+            sample_rate: Their sampling rate in Hz.
+            batch_size: Windows per forward pass.
+
+        Returns:
+            float32 embeddings ``[N, D]``. Runs in eval mode on the encoder's device.
+        """
+        if x.ndim != 3:
+            raise ValueError(
+                f"embed: expected waveforms [N, C, T] (rank 3), got shape {tuple(x.shape)}; "
+                "add a batch axis with x[None] for a single window"
+            )
+        if x.shape[1] != self.in_chans:
+            names = self.config.get("channel_names")
+            raise ValueError(
+                f"embed: the encoder takes {self.in_chans} channels ({names}), got {x.shape[1]} "
+                f"(shape {tuple(x.shape)})"
+            )
+        if batch_size < 1:
+            raise ValueError(f"embed: batch_size must be >= 1, got {batch_size}")
+        if sample_rate != self.sample_rate:
+            from ssl_waveform.data import resample
+
+            array = x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
+            x = resample(array.astype(np.float32), sample_rate, self.sample_rate, axis=-1)
+        waves = x if isinstance(x, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(x))
+        device = next(self.parameters()).device
+        was_training = self.training
+        self.eval()
+        try:
+            out = [
+                self(waves[i : i + batch_size].to(device=device, dtype=torch.float32)).float().cpu()
+                for i in range(0, waves.shape[0], batch_size)
+            ]
+        finally:
+            self.train(was_training)
+        if not out:
+            return np.zeros((0, self.num_features), dtype=np.float32)
+        return torch.cat(out).numpy()
+
+    def save(self, path: str | Path, provenance: dict[str, Any] | None = None) -> Path:
+        """Write ``model.safetensors`` (backbone state dict) and ``config.json`` into folder ``path``.
+
+        For 2-D encoders the weights file is a timm state dict that
+        ``timm.create_model(name, pretrained=True, pretrained_cfg_overlay=dict(file=...),
+        num_classes=0, in_chans=C)`` loads. Files are written under temporary names and renamed.
+
+        Args:
+            path: Output folder (created if needed; existing encoder files are replaced).
+            provenance: Extra entries merged into ``config["provenance"]`` (e.g. method, run, step).
+
+        Returns:
+            The folder path.
+        """
+        folder = Path(path)
+        folder.mkdir(parents=True, exist_ok=True)
+        if provenance:
+            self.config["provenance"] = {**self.config.get("provenance", {}), **provenance}
+        tensors = {k: v.detach().cpu().contiguous() for k, v in self.backbone.state_dict().items()}
+        tmp_weights = folder / f".{WEIGHTS_FILE}.tmp"
+        tmp_config = folder / f".{CONFIG_FILE}.tmp"
+        safetensors.torch.save_file(tensors, str(tmp_weights), metadata={"format": "pt"})
+        tmp_config.write_text(json.dumps(self.config, indent=2, sort_keys=True) + "\n")
+        os.replace(tmp_weights, folder / WEIGHTS_FILE)
+        os.replace(tmp_config, folder / CONFIG_FILE)
+        return folder
+
+
+def _build_transform(config: dict[str, Any]) -> WaveformTransform:
+    rep = dict(config["representation"])
+    norm = dict(config["normalization"])
+    input_norm = config.get("input_norm") or {}
+    norm.pop("eps", None)
+    return create_pipeline(
+        rep.pop("name"),
+        config["architecture"]["in_chans"],
+        sample_rate=config["sample_rate"],
+        normalization=norm.pop("mode"),
+        norm_mean=norm.pop("mean", None),
+        norm_std=norm.pop("std", None),
+        input_mean=input_norm.get("mean"),
+        input_std=input_norm.get("std"),
+        **rep,
+    )
+
+
+def _build_backbone(config: dict[str, Any]) -> nn.Module:
+    arch = config["architecture"]
+    if arch["kind"] == "1d":
+        return create_convnext1d(
+            arch["name"], arch["in_chans"], drop_path_rate=arch["drop_path_rate"]
+        )
+    return timm.create_model(
+        arch["name"],
+        pretrained=False,
+        num_classes=0,
+        in_chans=arch["in_chans"],
+        drop_path_rate=arch["drop_path_rate"],
+    )
+
+
+def _versions() -> dict[str, str]:
+    import ssl_waveform
+
+    return {
+        "ssl_waveform": ssl_waveform.__version__,
+        "torch": torch.__version__,
+        "timm": timm.__version__,
+    }
+
+
+def create_encoder(
+    name: str,
+    representation: str,
+    in_chans: int,
+    init: str | Path = "scratch",
+    *,
+    imagenet_weights: str | Path | None = None,
+    inflate: str = "sum",
+    sample_rate: float = 20_000.0,
+    window: int = 2048,
+    image_size: int | None = None,
+    channel_names: Sequence[str] | None = None,
+    normalization: str = "per_sample",
+    norm_mean: Sequence[float] | None = None,
+    norm_std: Sequence[float] | None = None,
+    drop_path_rate: float = 0.0,
+    transform_kwargs: dict[str, Any] | None = None,
+) -> Encoder:
+    """Build an encoder from a backbone name and a representation name.
+
+    Args:
+        name: Backbone: a timm ConvNeXt (``convnext_atto`` ... ``convnext_base``, ``convnextv2_*``,
+            ``test_convnext*``) for 2-D representations, or a 1-D ConvNeXt (``convnext1d_*``,
+            ``convnext1dv2_*``) for ``raw``. See :func:`available_encoders`.
+        representation: ``stft``, ``cwt``, ``fold``, ``gaf`` (2-D) or ``raw`` (1-D).
+        in_chans: Waveform channels ``C``.
+        init: ``"scratch"`` (random), ``"imagenet"`` (timm's ImageNet weights; inflated for 1-D) or
+            the path of a saved encoder folder (or its ``model.safetensors``) to start from.
+        imagenet_weights: Local timm checkpoint for ``init="imagenet"``; ``None`` uses the hub/cache.
+        inflate: 2-D -> 1-D inflation rule (``"sum"`` or ``"centre"``), 1-D ImageNet init only.
+        sample_rate: Sampling rate in Hz the encoder expects.
+        window: Window length in samples it is trained on (recorded in the config).
+        image_size: Side of 2-D representations (multiple of 32, default 64).
+        channel_names: Names of the ``C`` channels (recorded), default ``ch0 ...``.
+        normalization: ``per_sample`` (default), ``per_sample_shared``, ``corpus`` or ``none``.
+        norm_mean: Per-channel corpus mean for ``normalization="corpus"``.
+        norm_std: Per-channel corpus std for ``normalization="corpus"``.
+        drop_path_rate: Stochastic depth rate.
+        transform_kwargs: Representation-specific settings (e.g. ``{"n_fft": 512}``).
+
+    Returns:
+        The :class:`Encoder`. With ``init="imagenet"`` and ``C == 3``, 2-D inputs are standardised
+        with the checkpoint's ImageNet mean/std after the representation (stored in the config).
+
+    Raises:
+        KeyError: unknown backbone or representation name (lists the valid ones).
+        ValueError: representation kind does not fit the backbone, or bad settings.
+        ImageNetWeightsError: ImageNet weights unavailable (says how to provide them).
+    """
+    kind = backbone_kind(name)
+    rep_kind = transform_class(representation).kind
+    if rep_kind != kind:
+        raise ValueError(
+            f"representation {representation!r} produces {rep_kind} inputs but backbone {name!r} is "
+            f"{kind}; use 'raw' with convnext1d_* backbones and stft/cwt/fold/gaf with 2-D ones"
+        )
+    if channel_names is not None and len(channel_names) != in_chans:
+        raise ValueError(f"channel_names has {len(channel_names)} entries, in_chans is {in_chans}")
+    if kind == "2d" and image_size is None:
+        image_size = DEFAULT_IMAGE_SIZE
+    rep_settings = dict(transform_kwargs or {})
+    if image_size is not None:
+        rep_settings["image_size"] = image_size
+    probe = create_pipeline(representation, in_chans, sample_rate=sample_rate, **rep_settings)
+    config: dict[str, Any] = {
+        "format": CONFIG_FORMAT,
+        "format_version": CONFIG_VERSION,
+        "architecture": {
+            "name": name,
+            "kind": kind,
+            "in_chans": int(in_chans),
+            "drop_path_rate": float(drop_path_rate),
+            "reduction": Encoder.reduction,
+        },
+        "representation": {"name": representation, **probe.representation.config()},
+        "normalization": {"mode": normalization, "eps": 1e-6},
+        "input_norm": None,
+        "sample_rate": float(sample_rate),
+        "window": int(window),
+        "channel_names": list(channel_names)
+        if channel_names
+        else [f"ch{i}" for i in range(in_chans)],
+        "provenance": {
+            "init": str(init),
+            "created_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(
+                timespec="seconds"
+            ),
+            "versions": _versions(),
+        },
+    }
+    if normalization == "corpus":
+        config["normalization"].update(
+            mean=None if norm_mean is None else [float(v) for v in norm_mean],
+            std=None if norm_std is None else [float(v) for v in norm_std],
+        )
+    elif norm_mean is not None or norm_std is not None:
+        raise ValueError(
+            f"norm_mean/norm_std are only used with normalization='corpus', not {normalization!r}"
+        )
+
+    if init == "scratch":
+        backbone = _build_backbone(config)
+    elif init == "imagenet":
+        backbone = _imagenet_backbone(config, imagenet_weights, inflate)
+    else:
+        backbone = _backbone_from_folder(config, Path(init))
+    config["architecture"]["num_features"] = int(backbone.num_features)
+    return Encoder(_build_transform(config), backbone, config)
+
+
+def _imagenet_backbone(
+    config: dict[str, Any], weights: str | Path | None, inflate: str
+) -> nn.Module:
+    arch = config["architecture"]
+    prov = config["provenance"]
+    prov["imagenet_weights"] = None if weights is None else str(weights)
+    if arch["kind"] == "1d":
+        backbone, source = create_imagenet_convnext1d(
+            arch["name"], arch["in_chans"], weights, inflate, drop_path_rate=arch["drop_path_rate"]
+        )
+        prov["imagenet_source"] = source.pretrained_cfg.get("architecture")
+        prov["inflate"] = inflate
+        return backbone
+    backbone = create_imagenet_timm(
+        arch["name"], arch["in_chans"], weights, drop_path_rate=arch["drop_path_rate"]
+    )
+    prov["imagenet_source"] = backbone.pretrained_cfg.get("architecture")
+    if arch["in_chans"] == 3:
+        mean, std = imagenet_mean_std(backbone)
+        config["input_norm"] = {"mean": [float(v) for v in mean], "std": [float(v) for v in std]}
+    return backbone
+
+
+def _backbone_from_folder(config: dict[str, Any], path: Path) -> nn.Module:
+    """Backbone of ``config`` initialised from a saved encoder folder (or its weights file)."""
+    folder = path if path.is_dir() else path.parent
+    weights = folder / WEIGHTS_FILE if path.is_dir() else path
+    if not weights.is_file():
+        raise FileNotFoundError(
+            f"init={str(path)!r} is neither 'scratch', 'imagenet' nor an encoder folder with "
+            f"{WEIGHTS_FILE}; pass one of those"
+        )
+    source_config = folder / CONFIG_FILE
+    if source_config.is_file():
+        source = _read_config(folder)
+        for field in ("name", "in_chans"):
+            if source["architecture"][field] != config["architecture"][field]:
+                raise ValueError(
+                    f"init encoder {str(folder)!r} has architecture.{field}="
+                    f"{source['architecture'][field]!r}, this encoder needs "
+                    f"{config['architecture'][field]!r}"
+                )
+        config["input_norm"] = source.get("input_norm")
+        config["provenance"]["init_from"] = source.get("provenance", {})
+    backbone = _build_backbone(config)
+    _load_weights(backbone, weights)
+    return backbone
+
+
+def _load_weights(backbone: nn.Module, weights: Path) -> None:
+    state = safetensors.torch.load_file(str(weights))
+    try:
+        backbone.load_state_dict(state, strict=True)
+    except RuntimeError as err:
+        raise ValueError(f"weights in {str(weights)!r} do not fit the backbone: {err}") from err
+
+
+def _read_config(folder: Path) -> dict[str, Any]:
+    path = folder / CONFIG_FILE
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{str(path)!r} not found: an encoder folder holds {CONFIG_FILE} and {WEIGHTS_FILE} "
+            "(written by Encoder.save)"
+        )
+    try:
+        config = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{str(path)!r} is not valid JSON: {err}") from err
+    if config.get("format") != CONFIG_FORMAT or config.get("format_version") != CONFIG_VERSION:
+        raise ValueError(
+            f"{str(path)!r}: format {config.get('format')!r} version {config.get('format_version')!r}, "
+            f"expected {CONFIG_FORMAT!r} version {CONFIG_VERSION}"
+        )
+    return config
+
+
+def load_encoder(path: str | Path, map_location: str | torch.device = "cpu") -> Encoder:
+    """Load an encoder folder written by :meth:`Encoder.save` (no pickles).
+
+    Args:
+        path: The folder holding ``config.json`` and ``model.safetensors``.
+        map_location: Device to place the encoder on.
+
+    Returns:
+        The encoder in eval mode, with its representation, normalisation and weights.
+    """
+    folder = Path(path)
+    config = _read_config(folder)
+    weights = folder / WEIGHTS_FILE
+    if not weights.is_file():
+        raise FileNotFoundError(f"{str(weights)!r} not found; the encoder folder is incomplete")
+    backbone = _build_backbone(config)
+    _load_weights(backbone, weights)
+    encoder = Encoder(_build_transform(config), backbone, config)
+    return encoder.to(map_location).eval()

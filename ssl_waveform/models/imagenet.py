@@ -1,0 +1,177 @@
+"""ImageNet initialisation: timm's pretrained loading for 2-D ConvNeXts, inflation into 1-D ones.
+
+2-D: ``timm.create_model(name, pretrained=True, num_classes=0, in_chans=C)``, either from the
+Hugging Face hub / its local cache (timm's normal behaviour) or from a local checkpoint through
+``pretrained_cfg_overlay=dict(file=PATH)``. timm remaps original Facebook checkpoints
+(``checkpoint_filter_fn``), drops the 1000-class classifier and adapts the stem to ``C`` channels
+with ``adapt_input_conv`` (repeat and rescale for ``C > 1``, sum for ``C = 1``).
+
+1-D (inflation, ``mode="sum"``): every 2-D kernel ``[O, I, kh, kw]`` becomes ``[O, I, kw]`` by
+summing over its rows (stem 4x4 -> 4, downsample 2x2 -> 2, depthwise 7x7 -> 7); 1x1-conv MLP weights
+``[O, I, 1, 1]`` become linear ``[O, I]``; LayerNorm, GRN, layer scale and biases are copied. With this
+rule the 1-D network computes exactly what the 2-D network computes on an image that is constant
+along its rows (``x[h, w] = s[w]``) away from the top and bottom borders, because a 2-D convolution
+of such an image is the 1-D convolution with the row-summed kernel, and LayerNorm, GRN (a ratio of
+norms) and average pooling are unchanged by repeating rows. ``mode="centre"`` takes the centre row
+of the depthwise 7x7 kernels instead (stem and downsample kernels have no centre row and are summed).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import timm
+import torch
+from timm.models import load_state_dict
+from timm.models.convnext import checkpoint_filter_fn
+from torch import nn
+
+from ssl_waveform.models.convnext1d import CONVNEXT1D_VARIANTS, ConvNeXt1d, create_convnext1d
+
+INFLATE_MODES = ("sum", "centre")
+
+_HOW_TO = (
+    "Provide the weights in one of these ways: (1) pass imagenet_weights=PATH (CLI: --imagenet-weights "
+    "PATH) pointing at a timm checkpoint (.safetensors, or .pth/.bin readable with "
+    "torch.load(weights_only=True)), e.g. the model.safetensors of the Hugging Face repo "
+    "'timm/{name}.<tag>'; (2) download once on a machine with internet access "
+    "(python -c \"import timm; timm.create_model('{name}', pretrained=True)\") and copy the Hugging Face "
+    "cache (~/.cache/huggingface/hub) here, then run with HF_HUB_OFFLINE=1; (3) use init='scratch'."
+)
+
+
+class ImageNetWeightsError(RuntimeError):
+    """ImageNet weights could not be found, read or matched to the model."""
+
+
+def create_imagenet_timm(
+    name: str, in_chans: int, weights: str | Path | None = None, **kwargs
+) -> nn.Module:
+    """Build timm ConvNeXt ``name`` with ImageNet weights, ``num_classes=0`` and ``in_chans`` channels.
+
+    Args:
+        name: timm model name (e.g. ``convnext_atto``, ``convnextv2_tiny``, ``test_convnext2``).
+        in_chans: Input channels; the stem is adapted with timm's ``adapt_input_conv``.
+        weights: Local checkpoint; ``None`` uses timm's default source (hub or local HF cache).
+        **kwargs: Passed to ``timm.create_model`` (e.g. ``drop_path_rate``).
+
+    Returns:
+        The timm model with every backbone tensor loaded (checked when ``weights`` is a file).
+
+    Raises:
+        ImageNetWeightsError: the file is missing, unreadable or does not fit the model, or no
+            weights are available offline (the message says how to provide them).
+    """
+    if weights is None:
+        try:
+            return timm.create_model(
+                name, pretrained=True, num_classes=0, in_chans=in_chans, **kwargs
+            )
+        except Exception as err:  # hub/cache failures come as many exception types
+            raise ImageNetWeightsError(
+                f"could not load ImageNet weights for {name!r} from the Hugging Face hub or its local "
+                f"cache ({type(err).__name__}: {err}). " + _HOW_TO.format(name=name)
+            ) from err
+    path = Path(weights)
+    if not path.is_file():
+        raise ImageNetWeightsError(
+            f"ImageNet weights file {str(path)!r} does not exist. " + _HOW_TO.format(name=name)
+        )
+    try:
+        model = timm.create_model(
+            name,
+            pretrained=True,
+            pretrained_cfg_overlay=dict(file=str(path)),
+            num_classes=0,
+            in_chans=in_chans,
+            **kwargs,
+        )
+        expected = checkpoint_filter_fn(load_state_dict(str(path)), model)
+    except Exception as err:
+        raise ImageNetWeightsError(
+            f"could not load ImageNet weights for {name!r} from {str(path)!r}: "
+            f"{type(err).__name__}: {err}. Check that the file is a {name} checkpoint."
+        ) from err
+    missing = sorted(set(model.state_dict()) - set(expected))
+    if missing:
+        raise ImageNetWeightsError(
+            f"ImageNet weights file {str(path)!r} lacks {len(missing)} tensors of {name!r} "
+            f"(first: {', '.join(missing[:5])}); is it a checkpoint of another architecture?"
+        )
+    logging.getLogger(__name__).info("loaded ImageNet weights for %s from %s", name, path)
+    return model
+
+
+def imagenet_mean_std(model: nn.Module) -> tuple[list[float], list[float]]:
+    """The input mean and std a timm model's pretrained weights expect (RGB, ``[0, 1]`` images)."""
+    cfg = getattr(model, "pretrained_cfg", None) or {}
+    return list(cfg.get("mean", (0.485, 0.456, 0.406))), list(cfg.get("std", (0.229, 0.224, 0.225)))
+
+
+def inflate_state_dict(
+    state_2d: dict[str, torch.Tensor], model_1d: nn.Module, mode: str = "sum"
+) -> dict[str, torch.Tensor]:
+    """Map a timm 2-D ConvNeXt state dict onto a 1-D ConvNeXt's keys (rule in the module docstring).
+
+    Args:
+        state_2d: State dict of the 2-D model (timm key layout, ``num_classes=0``).
+        model_1d: The 1-D model whose ``state_dict()`` keys and shapes are the target.
+        mode: ``"sum"`` (row sum everywhere) or ``"centre"`` (centre row for depthwise kernels).
+
+    Returns:
+        A state dict that ``model_1d.load_state_dict(..., strict=True)`` accepts.
+
+    Raises:
+        ImageNetWeightsError: a key is missing or a shape cannot be mapped.
+    """
+    if mode not in INFLATE_MODES:
+        raise ValueError(f"unknown inflate mode {mode!r}; valid modes: {', '.join(INFLATE_MODES)}")
+    out = {}
+    for key, target in model_1d.state_dict().items():
+        if key not in state_2d:
+            raise ImageNetWeightsError(f"2-D checkpoint has no tensor {key!r} to inflate")
+        src = state_2d[key]
+        if src.ndim == 4 and target.ndim == 3:
+            depthwise = key.endswith("conv_dw.weight")
+            if mode == "centre" and depthwise and src.shape[2] % 2:
+                src = src[:, :, src.shape[2] // 2]
+            else:
+                src = src.sum(dim=2)
+        elif src.ndim == 4 and target.ndim == 2 and src.shape[2:] == (1, 1):
+            src = src[:, :, 0, 0]
+        if src.shape != target.shape:
+            raise ImageNetWeightsError(
+                f"cannot inflate {key!r}: 2-D shape {tuple(state_2d[key].shape)} does not map to "
+                f"1-D shape {tuple(target.shape)}"
+            )
+        out[key] = src.to(target.dtype).clone()
+    return out
+
+
+def create_imagenet_convnext1d(
+    name: str,
+    in_chans: int,
+    weights: str | Path | None = None,
+    mode: str = "sum",
+    drop_path_rate: float = 0.0,
+) -> tuple[ConvNeXt1d, nn.Module]:
+    """Build 1-D ConvNeXt ``name`` initialised by inflating its 2-D ImageNet twin.
+
+    Returns:
+        ``(model_1d, model_2d)``; the 2-D source is returned for its ``pretrained_cfg``.
+
+    Raises:
+        ImageNetWeightsError: the variant has no 2-D twin, or the 2-D weights are unavailable.
+    """
+    model_1d = create_convnext1d(name, in_chans, drop_path_rate=drop_path_rate)
+    source = CONVNEXT1D_VARIANTS[name].imagenet_source
+    if source is None:
+        with_twin = [n for n, s in CONVNEXT1D_VARIANTS.items() if s.imagenet_source]
+        raise ImageNetWeightsError(
+            f"1-D variant {name!r} has no 2-D ImageNet twin to inflate; variants with one: "
+            f"{', '.join(sorted(with_twin))}"
+        )
+    model_2d = create_imagenet_timm(source, in_chans, weights)
+    model_1d.load_state_dict(inflate_state_dict(model_2d.state_dict(), model_1d, mode), strict=True)
+    return model_1d, model_2d
