@@ -470,7 +470,7 @@ def train(
     history: list[dict[str, Any]] = []
     last_saved = state.step if resumed_from is not None else -1
     last_ckpt = resumed_from
-    first_resumed_epoch = resumed_from is not None
+    resume_step = state.step if resumed_from is not None else None
     checked_batch = False
     bar = tqdm(
         total=plan.total_steps,
@@ -572,9 +572,9 @@ def train(
             record = _end_epoch(
                 accelerator, cfg, state, epoch_meter, lr, eval_model, eval_fn, export_fn, run_dir
             )
-            if first_resumed_epoch:
-                record["resumed_from_step"] = read_trainer_state(resumed_from).step  # type: ignore[arg-type]
-                first_resumed_epoch = False
+            if resume_step is not None:
+                record["resumed_from_step"] = resume_step
+                resume_step = None
             if accelerator.is_main_process:
                 with open(run_dir / LOG_FILE, "a") as fh:
                     fh.write(json.dumps(record) + "\n")
