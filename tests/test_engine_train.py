@@ -155,7 +155,7 @@ def test_iterable_dataset_epochs_lengths_and_batch_check(tmp_path):
     _, res = _run(tmp_path, data=stream, epochs=2, checkpoint_every=100)
     assert res.steps == 16 and stream.epochs_seen == [0, 1]
     with pytest.raises(
-        ValueError, match="first batch holds 4 samples but EngineConfig.batch_size=8"
+        ValueError, match=r"first batch holds 4 samples but EngineConfig\.batch_size=8"
     ):
         _run(tmp_path, "bad", data=ToyStream(64, 8, batch_size=4))
 

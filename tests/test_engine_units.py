@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,8 +41,8 @@ def test_lr_at_step0_end_of_warmup_and_last_step():
 
 def test_lr_at_is_monotone_in_each_phase_and_without_warmup():
     lrs = [lr_at(s, peak_lr=2.0, total_steps=50, warmup_steps=5) for s in range(50)]
-    assert all(a < b for a, b in zip(lrs[:5], lrs[1:5]))
-    assert all(a >= b for a, b in zip(lrs[5:], lrs[6:]))
+    assert all(a < b for a, b in itertools.pairwise(lrs[:5]))
+    assert all(a >= b for a, b in itertools.pairwise(lrs[5:]))
     assert lr_at(0, peak_lr=2.0, total_steps=50, warmup_steps=0) == 2.0
     assert lr_at(49, peak_lr=2.0, total_steps=50, warmup_steps=0) == pytest.approx(0.0)
 
