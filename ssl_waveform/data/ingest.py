@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -164,7 +165,15 @@ def load_recording(path: str | Path, key: str | None = None) -> Recording:
             return Recording(p, to_channels_first(p, arr), rate)
     except CorpusError:
         raise
-    except (OSError, ValueError, EOFError, TypeError, NotImplementedError) as exc:
+    except (
+        OSError,
+        ValueError,
+        EOFError,
+        TypeError,
+        NotImplementedError,
+        zipfile.BadZipFile,
+        scipy.io.matlab.MatReadError,
+    ) as exc:
         raise InputFileError(f"{p}: cannot read {ext} file ({type(exc).__name__}: {exc})") from exc
     raise InputFileError(
         f"{p}: unsupported extension {ext!r}; supported: {list(SUPPORTED_EXTENSIONS)}"
