@@ -272,8 +272,9 @@ _SIZES: dict[str, tuple[tuple[int, int, int, int], tuple[int, int, int, int]]] =
 }
 
 CONVNEXT1D_VARIANTS: dict[str, ConvNeXt1dSpec] = {
-    # tiny test variant (no ImageNet twin)
+    # tiny test variants (no ImageNet twin)
     "convnext1d_test": _v1((1, 1, 1, 1), (8, 16, 32, 64), None),
+    "convnext1dv2_test": _v2((1, 1, 1, 1), (8, 16, 32, 64), None),
     # 1-D twin of timm's `test_convnext2`, so the inflation path is testable without downloads
     "convnext1d_test2": _v1(
         (1, 1, 1, 1), (32, 64, 96, 128), "test_convnext2", act="gelu_tanh", norm_eps=1e-5
