@@ -171,6 +171,7 @@ def load_recording(path: str | Path, key: str | None = None) -> Recording:
         EOFError,
         TypeError,
         NotImplementedError,
+        IndexError,  # scipy.io raises it on some corrupt .mat headers
         zipfile.BadZipFile,
         scipy.io.matlab.MatReadError,
     ) as exc:
@@ -230,8 +231,8 @@ def folder_labels(
     return class_list, [lookup[n] for n in names]
 
 
-def check_recording(rec: Recording, channels: list[str], window: int) -> None:
-    """Raise for a wrong channel count, non-finite samples or a recording shorter than one window."""
+def check_recording(rec: Recording, channels: list[str], window: int, dtype: str = "float32") -> None:
+    """Raise for a wrong channel count, non-finite or overflowing samples, or a recording shorter than a window."""
     c, n = rec.data.shape
     if c != len(channels):
         raise ChannelCountError(
@@ -243,6 +244,13 @@ def check_recording(rec: Recording, channels: list[str], window: int) -> None:
         raise NonFiniteError(
             f"{rec.path}: non-finite value {rec.data[bad]} at sample {bad[1]} (row {bad[1]}), channel "
             f"{bad[0]} ({channels[bad[0]]!r}); clean the recording or drop the file"
+        )
+    big = np.abs(rec.data) > np.finfo(dtype).max
+    if big.any():
+        ch, i = (int(v) for v in np.argwhere(big)[0])
+        raise NonFiniteError(
+            f"{rec.path}: value {rec.data[ch, i]} at sample {i}, channel {ch} ({channels[ch]!r}) "
+            f"overflows the corpus dtype {dtype}; rescale the recording"
         )
     if n < window:
         raise RecordingTooShortError(
@@ -313,7 +321,7 @@ def ingest(
             if names is None:
                 names = [f"ch{c}" for c in range(rec.data.shape[0])]
             rate = rec.sample_rate if rec.sample_rate is not None else float(sample_rate)
-            check_recording(rec, names, 1)
+            check_recording(rec, names, 1, dtype)
             if resample_to is not None:
                 rec.data = resample(rec.data, rate, resample_to, axis=1)
                 rate = float(resample_to)
@@ -324,7 +332,7 @@ def ingest(
                     f"{f}: sample rate {rate} Hz differs from {first_rate[1]} ({first_rate[0]} Hz); "
                     "pass resample_to (--resample-to HZ) to bring all recordings to one rate"
                 )
-            check_recording(rec, names, window)
+            check_recording(rec, names, window, dtype)
             x = window_signal(rec.data, window, hop)
             step = window if hop is None else hop
             if writer is None:

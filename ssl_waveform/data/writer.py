@@ -198,14 +198,13 @@ class CorpusWriter:
                 f"{where}: non-finite value {x[bad]} at window {bad[0]}, channel "
                 f"{self.channel_names[bad[1]]!r}, sample {bad[2]}; clean or drop that window"
             )
-        if self.dtype == "float16":
-            big = np.abs(x) > np.finfo(np.float16).max
-            if big.any():
-                i = tuple(int(v) for v in np.argwhere(big)[0])
-                raise NonFiniteError(
-                    f"{where}: value {x[i]} at window {i[0]}, channel {i[1]}, sample {i[2]} overflows "
-                    "float16; use dtype='float32' or rescale"
-                )
+        big = np.abs(x) > np.finfo(self.dtype).max
+        if big.any():
+            i = tuple(int(v) for v in np.argwhere(big)[0])
+            raise NonFiniteError(
+                f"{where}: value {x[i]} at window {i[0]}, channel {i[1]}, sample {i[2]} overflows "
+                f"{self.dtype}; rescale the data (or use dtype='float32' instead of float16)"
+            )
         y = self._validate_labels(where, labels, x.shape[0])
         fields = self._validate_meta(where, meta, x.shape[0])
         return x, y, fields
