@@ -90,7 +90,7 @@ def test_unknown_names_list_valid_ones() -> None:
         create_encoder("convnext_nope", "stft", 3)
     with pytest.raises(KeyError, match="valid representations: cwt, fold, gaf, raw, stft"):
         create_encoder("test_convnext2", "wigner", 3)
-    with pytest.raises(KeyError, match="valid names: .*convnext1d_test"):
+    with pytest.raises(KeyError, match=r"valid names: .*convnext1d_test"):
         create_convnext1d("convnext1d_huge")
 
 
@@ -197,7 +197,7 @@ def test_init_from_saved_folder_and_architecture_check(tmp_path) -> None:
     )
     for key, value in src.backbone.state_dict().items():
         assert torch.equal(value, tuned.backbone.state_dict()[key])
-    with pytest.raises(ValueError, match="architecture.name='convnext1d_test'"):
+    with pytest.raises(ValueError, match=r"architecture\.name='convnext1d_test'"):
         create_encoder("convnext1dv2_test", "raw", in_chans=3, init=tmp_path / "pre")
     with pytest.raises(
         FileNotFoundError, match="neither 'scratch', 'imagenet' nor an encoder folder"
@@ -206,10 +206,10 @@ def test_init_from_saved_folder_and_architecture_check(tmp_path) -> None:
 
 
 def test_load_encoder_errors_name_the_file(tmp_path) -> None:
-    with pytest.raises(FileNotFoundError, match="config.json"):
+    with pytest.raises(FileNotFoundError, match=r"config\.json"):
         load_encoder(tmp_path)
     (tmp_path / "config.json").write_text('{"format": "other"}')
-    with pytest.raises(ValueError, match="expected 'ssl_waveform.encoder' version 1"):
+    with pytest.raises(ValueError, match=r"expected 'ssl_waveform\.encoder' version 1"):
         load_encoder(tmp_path)
 
 
