@@ -12,7 +12,15 @@ from typing import Any
 __version__ = "0.1.0"
 
 # public name -> module that defines it (explicit table, no globals() look-ups)
-_LAZY: dict[str, str] = {}
+_LAZY: dict[str, str] = {
+    "create_encoder": "ssl_waveform.models",
+    "load_encoder": "ssl_waveform.models",
+    "load_classifier": "ssl_waveform.methods.classify",
+    "Corpus": "ssl_waveform.data",
+    "CorpusWriter": "ssl_waveform.data",
+    "simulate": "ssl_waveform.sim",
+    "OperatingPoint": "ssl_waveform.sim",
+}
 
 
 def __getattr__(name: str) -> Any:

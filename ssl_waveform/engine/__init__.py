@@ -1,6 +1,7 @@
 """ssl_waveform.engine: the one training loop (accelerate), schedules, checkpoints, configs."""
 
 from .checkpoint import TrainerState, checkpoint_dir, latest_checkpoint, read_trainer_state
+from .cli import parse_recipe_args
 from .config import EngineConfig
 from .config_io import (
     ConfigError,
@@ -35,6 +36,7 @@ __all__ = [
     "lr_at",
     "make_accelerator",
     "param_groups",
+    "parse_recipe_args",
     "parse_override",
     "plan_run",
     "read_trainer_state",

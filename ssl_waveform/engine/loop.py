@@ -33,6 +33,7 @@ import torch
 from accelerate import Accelerator
 from accelerate.utils import (
     DataLoaderConfiguration,
+    DistributedDataParallelKwargs,
     ProjectConfiguration,
     broadcast_object_list,
     is_tensorboard_available,
@@ -154,14 +155,21 @@ def _has_device() -> bool:
     )
 
 
-def make_accelerator(cfg: EngineConfig, run_dir: str | Path) -> Accelerator:
+def make_accelerator(
+    cfg: EngineConfig, run_dir: str | Path, *, find_unused_parameters: bool = False
+) -> Accelerator:
     """The accelerator :func:`train` builds when the caller passes none.
 
     Mixed precision from ``cfg``; seedable shuffling (resume replays an epoch's order); CPU
     collectives (gloo) under ``torchrun``/``accelerate launch`` when no accelerator device
     exists; TensorBoard logging into ``run_dir/tensorboard`` when tensorboard is installed.
+    ``find_unused_parameters`` is passed to DDP for methods that leave some trainable
+    parameters out of the loss (e.g. the masked autoencoder never uses the backbone's head norm).
     """
     return Accelerator(
+        kwargs_handlers=[
+            DistributedDataParallelKwargs(find_unused_parameters=find_unused_parameters)
+        ],
         mixed_precision=cfg.mixed_precision,
         cpu=not _has_device(),
         log_with="tensorboard" if is_tensorboard_available() else None,

@@ -1,0 +1,360 @@
+"""The fine-tuning run: config, data preparation, training on the engine, evaluation and outputs."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import Dataset
+
+from ssl_waveform.data import Corpus
+from ssl_waveform.engine import EngineConfig, config_to_dict, param_groups, train
+from ssl_waveform.evaluation import (
+    classification_metrics,
+    plot_confusion_matrix,
+    plot_training_curves,
+)
+from ssl_waveform.finetune.layer_decay import layer_decay_fn
+from ssl_waveform.finetune.splits import Splits, labeled_subset, stratified_split
+from ssl_waveform.methods.classify import Classifier, load_classifier
+
+MODES = ("full", "probe", "two_phase")
+INIT_KEYWORDS = ("auto", "scratch", "imagenet")
+
+
+def _default_engine() -> EngineConfig:
+    return EngineConfig(
+        epochs=25,
+        batch_size=32,
+        base_lr=4e-3,
+        min_lr=1e-5,
+        weight_decay=0.05,
+        betas=(0.9, 0.999),
+        warmup_epochs=2.0,
+        clip_grad=5.0,
+        checkpoint_every=1000,
+        keep_checkpoints=1,
+        log_every=5,
+        monitor="val_macro_f1",
+        monitor_mode="max",
+        patience=8,
+    )
+
+
+@dataclass
+class FinetuneConfig:
+    """Everything a fine-tuning run needs; defaults fine-tune on a built-in simulated set in minutes on 2 cores.
+
+    Attributes:
+        data: labeled corpus folder; empty = the built-in simulated labeled set (generated once under ``runs``).
+        runs: root of the runs folder (built-in corpora, ``auto`` init search).
+        run_dir: this run's folder (config, log, checkpoints, metrics, classifier).
+        init: ``auto`` (the newest pretrained encoder under ``runs``, else scratch), ``scratch``, ``imagenet``,
+            or a path: an encoder folder from pretraining, or a timm-compatible checkpoint file.
+        imagenet_weights: local ImageNet checkpoint for ``init=imagenet`` (offline use).
+        encoder: backbone name when the encoder is not loaded from a folder.
+        representation: representation name when the encoder is not loaded from a folder.
+        image_size: side of 2-D representations (multiple of 32).
+        labels_per_class: draw exactly this many training windows per class (seeded); None = all.
+        label_fraction: or this fraction of each class's training windows.
+        val_fraction: fraction of each class (of its recordings, when grouped) for validation.
+        test_fraction: fraction of each class for the test set.
+        split_seed: seed of the train/val/test split (keep it fixed to compare initialisations).
+        subset_seed: seed of the labeled subset drawn from the training split.
+        split_by: ``auto`` (the corpus's ``source`` metadata when present), ``none``, or a metadata field name.
+        mode: ``full`` fine-tuning, ``probe`` (frozen encoder, linear head) or ``two_phase`` (probe, then full).
+        probe_epochs: epochs of the probe phase in ``two_phase`` mode.
+        probe_base_lr: base lr (per 256 samples) of the probe / probe phase.
+        layer_decay: layer-wise lr decay factor over ConvNeXt stages/blocks (1 = off).
+        label_smoothing: cross-entropy label smoothing.
+        drop_path: stochastic depth rate of the last block.
+        head_init_scale: scale of the head's initial weights.
+        min_batches_per_epoch: small labeled sets are repeated so an epoch has at least this many batches (so
+            warmup, validation and early stopping act on a sensible number of steps).
+        builtin_windows: size of the built-in simulated labeled set.
+        builtin_seed: its seed.
+        engine: the shared engine's settings (epochs, batch, lr, warmup, early stopping, ...).
+    """
+
+    data: str = ""
+    runs: str = "runs"
+    run_dir: str = "runs/finetune"
+    init: str = "auto"
+    imagenet_weights: str | None = None
+    encoder: str = "convnext_atto"
+    representation: str = "stft"
+    image_size: int = 64
+    labels_per_class: int | None = None
+    label_fraction: float | None = None
+    val_fraction: float = 0.15
+    test_fraction: float = 0.25
+    split_seed: int = 0
+    subset_seed: int = 0
+    split_by: str = "auto"
+    mode: str = "full"
+    probe_epochs: int = 5
+    probe_base_lr: float = 0.05
+    layer_decay: float = 0.75
+    label_smoothing: float = 0.1
+    drop_path: float = 0.1
+    head_init_scale: float = 1e-3
+    min_batches_per_epoch: int = 8
+    builtin_windows: int = 2640
+    builtin_seed: int = 1
+    engine: EngineConfig = field(default_factory=_default_engine)
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ValueError(f"mode={self.mode!r} is not one of {MODES}")
+        if self.labels_per_class is not None and self.label_fraction is not None:
+            raise ValueError("set labels_per_class or label_fraction, not both")
+
+
+@dataclass
+class FinetuneResult:
+    """What :func:`finetune` returns: test metrics and where things were written."""
+
+    run_dir: Path
+    metrics: dict[str, Any]
+    classifier_dir: Path
+
+
+class _InMemory(Dataset):
+    """Windows held in memory as ``{"x": [C, T], "y": int}`` samples, optionally repeated ``repeats`` times."""
+
+    def __init__(self, x: np.ndarray, y: np.ndarray, repeats: int = 1) -> None:
+        self.x = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
+        self.y = torch.from_numpy(np.asarray(y, dtype=np.int64))
+        self.repeats = repeats
+
+    def __len__(self) -> int:
+        return len(self.y) * self.repeats
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        j = i % len(self.y)
+        return {"x": self.x[j], "y": self.y[j]}
+
+
+def newest_pretrained_encoder(runs: str | Path) -> Path | None:
+    """The most recently written encoder folder (``*/encoder/config.json``) under ``runs``, or None."""
+    candidates = [p.parent for p in Path(runs).glob("**/encoder/config.json")]
+    if not candidates:
+        return None
+    return max(candidates, key=lambda p: (p / "config.json").stat().st_mtime)
+
+
+def resolve_init(cfg: FinetuneConfig) -> str:
+    """Turn ``init=auto`` into a concrete init (newest pretrained encoder folder, else ``scratch``)."""
+    if cfg.init != "auto":
+        return cfg.init
+    found = newest_pretrained_encoder(cfg.runs)
+    return str(found) if found is not None else "scratch"
+
+
+def _split_groups(corpus: Corpus, split_by: str) -> np.ndarray | None:
+    if split_by == "none":
+        return None
+    if split_by == "auto":
+        return corpus.meta("source") if "source" in corpus.meta_fields else None
+    return corpus.meta(split_by)
+
+
+def build_encoder_for_finetune(cfg: FinetuneConfig, corpus: Corpus, init: str) -> nn.Module:
+    """The encoder to fine-tune: loaded from an encoder folder (keeping its representation), or created.
+
+    Raises:
+        ValueError: the encoder's sample rate or channel count does not match the corpus.
+    """
+    from ssl_waveform.models import create_encoder, encoder_from_config, read_encoder_config
+
+    folder = Path(init)
+    if init not in INIT_KEYWORDS and folder.is_dir() and (folder / "config.json").is_file():
+        config = read_encoder_config(folder)
+        config["architecture"]["drop_path_rate"] = float(cfg.drop_path)
+        encoder = encoder_from_config(config, weights=folder / "model.safetensors")
+        config["provenance"]["init"] = str(folder)
+    else:
+        encoder = create_encoder(
+            cfg.encoder,
+            cfg.representation,
+            corpus.num_channels,
+            init=init,
+            imagenet_weights=cfg.imagenet_weights,
+            sample_rate=corpus.sample_rate,
+            window=corpus.window_length,
+            image_size=cfg.image_size if cfg.representation != "raw" else None,
+            channel_names=corpus.channel_names,
+            drop_path_rate=cfg.drop_path,
+        )
+    if encoder.in_chans != corpus.num_channels:
+        raise ValueError(
+            f"encoder {init} takes {encoder.in_chans} channels, corpus {corpus.root} has "
+            f"{corpus.num_channels} ({corpus.channel_names})"
+        )
+    if abs(encoder.sample_rate - corpus.sample_rate) > 1e-6:
+        raise ValueError(
+            f"encoder {init} expects {encoder.sample_rate:g} Hz, corpus {corpus.root} is sampled at "
+            f"{corpus.sample_rate:g} Hz; resample the corpus (ingest --sample-rate) or pretrain at that rate"
+        )
+    return encoder
+
+
+def _prepare_data(cfg: FinetuneConfig, corpus: Corpus) -> tuple[Splits, np.ndarray, np.ndarray]:
+    labels = corpus.labels()
+    splits = stratified_split(
+        labels,
+        val_fraction=cfg.val_fraction,
+        test_fraction=cfg.test_fraction,
+        seed=cfg.split_seed,
+        groups=_split_groups(corpus, cfg.split_by),
+    )
+    train_idx = labeled_subset(
+        splits.train,
+        labels,
+        per_class=cfg.labels_per_class,
+        fraction=cfg.label_fraction,
+        seed=cfg.subset_seed,
+    )
+    return splits, train_idx, labels
+
+
+def _evaluate(model: Classifier, x: np.ndarray, y: np.ndarray, class_names: list[str]) -> dict[str, Any]:
+    logits = model.predict_windows(x)
+    return classification_metrics(y, logits.argmax(axis=1), class_names)
+
+
+def _param_groups_fn(cfg: FinetuneConfig, layer_decay: float):
+    def make(model: nn.Module) -> list[dict]:
+        scale = layer_decay_fn(model, model.encoder.backbone, layer_decay) if layer_decay < 1 else None
+        return param_groups(model, cfg.engine.weight_decay, lr_scale_fn=scale)
+
+    return make
+
+
+def _phase(
+    cfg: FinetuneConfig,
+    model: Classifier,
+    train_set: _InMemory,
+    val: tuple[np.ndarray, np.ndarray],
+    run_dir: Path,
+    *,
+    probe: bool,
+    epochs: int,
+) -> None:
+    """One training phase on the engine; the best (by validation macro-F1) classifier lands in ``run_dir``."""
+    engine = dataclasses.replace(
+        cfg.engine, epochs=epochs, batch_size=min(cfg.engine.batch_size, len(train_set))
+    )
+    if probe:
+        engine = dataclasses.replace(engine, base_lr=cfg.probe_base_lr, weight_decay=0.0)
+    model.freeze_encoder(probe)
+
+    def eval_fn(m: nn.Module, epoch: int) -> dict[str, float]:
+        metrics = _evaluate(m, val[0], val[1], model.class_names)
+        return {"val_acc": metrics["accuracy"], "val_macro_f1": metrics["macro_f1"]}
+
+    def export_fn(m: nn.Module, out: Path, tag: str) -> None:
+        m.save(out / ("classifier" if tag == "best" else "classifier_last"), training={"tag": tag})
+
+    train(
+        model,
+        train_set,
+        engine,
+        run_dir,
+        config_to_save=cfg,
+        eval_fn=eval_fn if len(val[1]) else None,
+        export_fn=export_fn,
+        param_groups_fn=_param_groups_fn(cfg, 1.0 if probe else cfg.layer_decay),
+    )
+
+
+def _repeats(n: int, batch_size: int, min_batches: int) -> int:
+    batches = max(1, n // min(batch_size, n))
+    return max(1, math.ceil(min_batches / batches))
+
+
+def finetune(cfg: FinetuneConfig) -> FinetuneResult:
+    """Run one fine-tuning: split, subset, train (resuming when interrupted), test, write the outputs.
+
+    Returns:
+        A :class:`FinetuneResult` with the test metrics (also in ``run_dir/metrics.json``).
+    """
+    start = time.time()
+    run_dir = Path(cfg.run_dir)
+    data_root = cfg.data
+    if not data_root:
+        from ssl_waveform.builtin import builtin_labeled_corpus
+
+        data_root = str(builtin_labeled_corpus(cfg.runs, cfg.builtin_windows, cfg.builtin_seed))
+    corpus = Corpus(data_root)
+    if corpus.class_names is None:
+        raise ValueError(f"{corpus.root} is unlabeled; fine-tuning needs a labeled corpus")
+    class_names = list(corpus.class_names)
+    splits, train_idx, labels = _prepare_data(cfg, corpus)
+    if len(splits.val) == 0:
+        print("note: no validation split (too few windows per class); early stopping is off")
+        cfg.engine.monitor, cfg.engine.patience = None, None
+    init = resolve_init(cfg)
+    encoder = build_encoder_for_finetune(cfg, corpus, init)
+    model = Classifier(
+        encoder,
+        class_names,
+        label_smoothing=cfg.label_smoothing,
+        head_init_scale=cfg.head_init_scale,
+    )
+    x_train = corpus.read(train_idx)
+    repeats = _repeats(len(train_idx), cfg.engine.batch_size, cfg.min_batches_per_epoch)
+    train_set = _InMemory(x_train, labels[train_idx], repeats)
+    val = (corpus.read(splits.val), labels[splits.val])
+    print(
+        f"fine-tuning {encoder.config['architecture']['name']} ({encoder.config['representation']['name']}) "
+        f"init={init} mode={cfg.mode}: {len(train_idx)} labeled training windows "
+        f"({len(np.unique(labels[train_idx]))} classes), {len(splits.val)} val, {len(splits.test)} test"
+    )
+    if cfg.mode == "two_phase":
+        _phase(cfg, model, train_set, val, run_dir / "probe", probe=True, epochs=cfg.probe_epochs)
+        best = run_dir / "probe" / "classifier"
+        if best.is_dir():
+            model.load_state_dict(load_classifier(best).state_dict())
+        _phase(cfg, model, train_set, val, run_dir, probe=False, epochs=cfg.engine.epochs)
+    else:
+        _phase(cfg, model, train_set, val, run_dir, probe=cfg.mode == "probe", epochs=cfg.engine.epochs)
+
+    classifier_dir = run_dir / "classifier"
+    if not classifier_dir.is_dir():
+        classifier_dir = run_dir / "classifier_last"
+    best_model = load_classifier(classifier_dir)
+    test = _evaluate(best_model, corpus.read(splits.test), labels[splits.test], class_names)
+    epochs_run = sum(1 for line in (run_dir / "log.jsonl").read_text().splitlines() if line.strip())
+    metrics = {
+        **test,
+        "epochs": epochs_run,
+        "wall_time_s": time.time() - start,
+        "init": init,
+        "num_train_windows": int(len(train_idx)),
+        "num_val_windows": int(len(splits.val)),
+        "num_test_windows": int(len(splits.test)),
+        "classifier": str(classifier_dir),
+        "config": config_to_dict(cfg),
+    }
+    (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    plot_confusion_matrix(
+        np.asarray(test["confusion_matrix"]),
+        class_names,
+        run_dir / "confusion_matrix.png",
+        title=f"test: acc {test['accuracy']:.3f}, macro-F1 {test['macro_f1']:.3f} (init {Path(init).name})",
+    )
+    plot_training_curves(run_dir / "log.jsonl", run_dir / "training_curves.png")
+    print(
+        f"test accuracy {test['accuracy']:.4f}  macro-F1 {test['macro_f1']:.4f}  "
+        f"({len(splits.test)} windows) -> {run_dir / 'metrics.json'}"
+    )
+    return FinetuneResult(run_dir=run_dir, metrics=metrics, classifier_dir=classifier_dir)

@@ -1,0 +1,187 @@
+"""``python -m ssl_waveform.predict``: classify recordings with a fine-tuned classifier folder.
+
+Inputs may be NPZ (array ``x`` as ``[N, C, T]`` windows/recordings or one ``[C, T]`` recording; optional ``y``
+as class indices or names, for scoring), NPY, CSV (one column per channel, one recording), MATLAB files, or
+corpus folders. Recordings longer than the model's window are cut into overlapping windows whose logits are
+averaged; recordings at another sampling rate are resampled (polyphase) first. Channel order comes from the
+checkpoint's ``channel_names``: name the input's channels with ``--channels`` when they differ in order.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ssl_waveform.evaluation import classification_metrics
+from ssl_waveform.methods.classify import Classifier, load_classifier
+
+
+@dataclass
+class Batch:
+    """Recordings read from one input: ``x`` list of ``[C, T]``, optional labels, sampling rate, names."""
+
+    source: Path
+    x: list[np.ndarray]
+    y: list[str] | None
+    sample_rate: float | None
+    channel_names: list[str] | None
+
+
+def _labels_as_names(y: np.ndarray, class_names: list[str], source: Path) -> list[str]:
+    y = np.asarray(y).reshape(-1)
+    if y.dtype.kind in "iu":
+        if y.size and (y.min() < 0 or y.max() >= len(class_names)):
+            raise ValueError(f"{source}: labels y hold indices outside [0, {len(class_names)})")
+        return [class_names[int(i)] for i in y]
+    return [str(v) for v in y]
+
+
+def read_input(path: str | Path, class_names: list[str]) -> Batch:
+    """Read one input file or corpus folder into recordings.
+
+    Raises:
+        ValueError / ssl_waveform.data.CorpusError: unreadable input, with the file named.
+    """
+    from ssl_waveform.data import Corpus, load_recording
+
+    p = Path(path)
+    if p.is_dir():
+        corpus = Corpus(p)
+        x = corpus.read(np.arange(corpus.num_windows))
+        y = None
+        if corpus.class_names is not None:
+            y = [corpus.class_names[i] for i in corpus.labels()]
+        return Batch(p, list(x), y, corpus.sample_rate, corpus.channel_names)
+    if not p.is_file():
+        raise FileNotFoundError(f"input {p} does not exist")
+    if p.suffix.lower() in (".npz", ".npy"):
+        if p.suffix.lower() == ".npz":
+            with np.load(p, allow_pickle=False) as z:
+                if "x" not in z.files:
+                    raise ValueError(f"{p}: NPZ input needs an array named 'x' (found {z.files})")
+                arrays = {k: z[k] for k in z.files}
+        else:
+            arrays = {"x": np.load(p, allow_pickle=False)}
+        x = arrays["x"]
+        rate = float(arrays["sample_rate"]) if "sample_rate" in arrays else None
+        if x.ndim == 3:
+            y = _labels_as_names(arrays["y"], class_names, p) if "y" in arrays else None
+            if y is not None and len(y) != len(x):
+                raise ValueError(f"{p}: y has {len(y)} labels for {len(x)} recordings in x")
+            return Batch(p, list(x), y, rate, None)
+    rec = load_recording(p)
+    return Batch(p, [rec.data], None, rec.sample_rate, None)
+
+
+def _reorder(batch: Batch, wanted: list[str], given: list[str] | None) -> list[np.ndarray]:
+    names = batch.channel_names or given
+    if names is None:
+        return batch.x
+    if sorted(names) != sorted(wanted):
+        raise ValueError(
+            f"{batch.source}: input channels {names} do not match the classifier's channels {wanted}"
+        )
+    order = [names.index(n) for n in wanted]
+    return [np.asarray(r)[order] for r in batch.x]
+
+
+def predict_files(
+    model: Classifier,
+    inputs: list[str],
+    sample_rate: float | None,
+    channels: list[str] | None = None,
+    hop: int | None = None,
+) -> tuple[list[dict], dict | None]:
+    """Predict every input; returns CSV rows and metrics over the labeled ones (None when unlabeled)."""
+    rows: list[dict] = []
+    y_true: list[int] = []
+    y_pred: list[int] = []
+    wanted = list(model.encoder.config["channel_names"])
+    for path in inputs:
+        batch = read_input(path, model.class_names)
+        rate = batch.sample_rate or sample_rate
+        if rate is None:
+            raise ValueError(f"{batch.source}: the file carries no sample rate; pass --sample-rate HZ")
+        x = _reorder(batch, wanted, channels)
+        pred = model.predict(x, rate, hop=hop)
+        for i in range(len(x)):
+            row = {
+                "input": str(batch.source),
+                "index": i,
+                "prediction": pred.labels[i],
+                "confidence": float(pred.probabilities[i].max()),
+                "windows": int(pred.windows[i]),
+            }
+            if batch.y is not None:
+                row["label"] = batch.y[i]
+                if batch.y[i] not in model.class_names:
+                    raise ValueError(
+                        f"{batch.source}[{i}]: label {batch.y[i]!r} is not a class of this classifier "
+                        f"({model.class_names})"
+                    )
+                y_true.append(model.class_names.index(batch.y[i]))
+                y_pred.append(int(pred.indices[i]))
+            row.update({f"p[{c}]": float(v) for c, v in zip(model.class_names, pred.probabilities[i])})
+            rows.append(row)
+    metrics = None
+    if y_true:
+        metrics = classification_metrics(np.array(y_true), np.array(y_pred), model.class_names)
+    return rows, metrics
+
+
+def write_csv(rows: list[dict], path: str | Path) -> None:
+    """Write prediction rows (the union of their keys as columns) to ``path`` atomically."""
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fields: list[str] = []
+    for row in rows:
+        fields.extend(k for k in row if k not in fields)
+    tmp = out.with_name(f".{out.name}.tmp")
+    with tmp.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)
+    tmp.replace(out)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m ssl_waveform.predict",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--checkpoint", required=True, help="classifier folder written by finetune")
+    p.add_argument("--input", required=True, nargs="+", help="NPZ/NPY/CSV/MAT files or corpus folders")
+    p.add_argument("--sample-rate", type=float, help="sampling rate in Hz of inputs that carry none")
+    p.add_argument("--channels", help="comma-separated channel names of the input, e.g. ib,ia,ic")
+    p.add_argument("--hop", type=int, help="hop between windows at the model's rate (default half a window)")
+    p.add_argument("--output", default="predictions.csv", help="CSV of predictions (default %(default)s)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        model = load_classifier(args.checkpoint)
+        channels = args.channels.split(",") if args.channels else None
+        rows, metrics = predict_files(model, args.input, args.sample_rate, channels, args.hop)
+    except (ValueError, FileNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    write_csv(rows, args.output)
+    print(f"{len(rows)} predictions -> {args.output}")
+    if metrics is not None:
+        print(
+            f"accuracy {metrics['accuracy']:.4f}  macro-F1 {metrics['macro_f1']:.4f}  "
+            f"({metrics['num_samples']} labeled recordings)"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
