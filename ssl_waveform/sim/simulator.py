@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 from scipy import signal
@@ -49,6 +50,55 @@ def decimation_filter(ratio: int) -> np.ndarray:
         return np.ones(1)
     taps = signal.firwin(16 * ratio + 1, 0.45 / ratio * 2, window=("kaiser", 8.0))
     return np.asarray(taps / taps.sum(), dtype=np.float64)
+
+
+class SubstepGrid(NamedTuple):
+    """Sub-step time grid of one window: sub-step j averages ``[t_begin + j h, t_begin + (j+1) h]``.
+
+    Attributes:
+        ratio: Sub-steps per output sample.
+        h: Sub-step in seconds.
+        n_pre: Index of the sub-step centred on the first output sample (``settle``).
+        n_int: Number of sub-steps simulated (enough for the FIR's right half after the last sample).
+        t_begin: Simulation start (circuit at rest), seconds; ``t_begin + (n_pre + 1/2) h = settle``.
+    """
+
+    ratio: int
+    h: float
+    n_pre: int
+    n_int: int
+    t_begin: float
+
+
+def substep_grid(
+    fsw: float, sample_rate: float, settle: float, n_out: int, per_carrier: int = SUBSTEPS_PER_CARRIER
+) -> SubstepGrid:
+    """The sub-step grid used for a window (see :class:`SubstepGrid`)."""
+    ratio = substep_ratio(fsw, sample_rate, per_carrier)
+    half = (len(decimation_filter(ratio)) - 1) // 2
+    h = 1.0 / (ratio * sample_rate)
+    n_pre = max(half, math.floor((settle - 0.5 * h) / h))
+    n_int = n_pre + (n_out - 1) * ratio + half + 1
+    return SubstepGrid(ratio, h, n_pre, n_int, settle - 0.5 * h - n_pre * h)
+
+
+def decimate_substeps(x: np.ndarray, grid: SubstepGrid, n_out: int) -> np.ndarray:
+    """Apply the anti-aliasing FIR to sub-step averages and keep the output samples.
+
+    The same operation as inside the kernel, for sub-step averages computed elsewhere (ngspice).
+
+    Args:
+        x: ``[..., grid.n_int]`` sub-step averages.
+        grid: The window's sub-step grid.
+        n_out: Output samples.
+
+    Returns:
+        ``[..., n_out]`` float64 samples at ``settle + k / sample_rate``.
+    """
+    taps = decimation_filter(grid.ratio)
+    half = (len(taps) - 1) // 2
+    idx = grid.n_pre + grid.ratio * np.arange(n_out)[:, None] + np.arange(len(taps))[None] - half
+    return np.einsum("...kq,q->...k", x[..., idx], taps)
 
 
 def _point_row(p: OperatingPoint, fault_on: float, fault_off: float) -> np.ndarray:
@@ -137,15 +187,12 @@ def simulate_batch(
     for ratio in np.unique(ratios):
         idx = np.flatnonzero(ratios == ratio)
         ratio = int(ratio)
-        taps = decimation_filter(ratio)
-        half = (len(taps) - 1) // 2
-        h = 1.0 / (ratio * sample_rate)
-        n_pre = max(half, math.floor((settle - 0.5 * h) / h))
-        t_begin = np.full(len(idx), settle - 0.5 * h - n_pre * h)
+        grid = substep_grid(points[idx[0]].fsw, sample_rate, settle, n_out, substeps_per_carrier)
         sub = np.zeros((len(idx), len(kinds), n_out), dtype=np.float32)
         K.simulate_kernel(
-            np.ascontiguousarray(rows[idx]), np.ascontiguousarray(masks[idx]),
-            h, t_begin, n_pre, n_out, ratio, taps, kinds, sub,
+            np.ascontiguousarray(rows[idx]), np.ascontiguousarray(masks[idx]), grid.h,
+            np.full(len(idx), grid.t_begin), grid.n_pre, n_out, ratio,
+            decimation_filter(ratio), kinds, sub,
         )  # fmt: skip
         out[idx] = sub
     return out
