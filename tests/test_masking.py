@@ -21,6 +21,7 @@ from ssl_waveform.methods import (
     unpatchify,
     upsample_mask,
 )
+from ssl_waveform.models import create_convnext1d
 
 
 def gen(seed: int) -> torch.Generator:
@@ -111,23 +112,38 @@ BACKBONES = {
     "v1_linear_mlp": dict(ls_init_value=1.0),
     "v2_grn": dict(use_grn=True, ls_init_value=1.0),
     "v2_grn_conv_mlp": dict(use_grn=True, ls_init_value=1.0, conv_mlp=True),
+    "1d_v1": "convnext1d_test",
+    "1d_v2": "convnext1dv2_test",
 }
 
 
 def backbone(kind: str, in_chans: int = 2) -> torch.nn.Module:
     torch.manual_seed(0)
-    model = timm.create_model("test_convnext", in_chans=in_chans, num_classes=0, **BACKBONES[kind])
+    spec = BACKBONES[kind]
+    if isinstance(spec, str):
+        model = create_convnext1d(spec, in_chans=in_chans)
+    else:
+        model = timm.create_model("test_convnext", in_chans=in_chans, num_classes=0, **spec)
     for name, p in model.named_parameters():
-        if ".grn." in name:  # timm initialises GRN to the identity; make it act as after training
+        # timm initialises GRN to the identity and layer scale to 1e-6; make them act as trained
+        if ".grn." in name:
             torch.nn.init.normal_(p, std=0.5)
+        if name.endswith("gamma"):
+            torch.nn.init.ones_(p)
     return model.eval()
+
+
+def model_input(kind: str) -> torch.Tensor:
+    """[2, 2, 128, 96] images for 2-D backbones, [2, 2, 384] sequences for 1-D ones."""
+    shape = (2, 2, 384) if kind.startswith("1d") else (2, 2, 128, 96)
+    return torch.randn(*shape, generator=gen(7))
 
 
 @pytest.mark.parametrize("kind", sorted(BACKBONES))
 def test_all_visible_equals_the_plain_forward(kind):
     model = backbone(kind)
-    x = torch.randn(2, 2, 64, 96)
-    visible = torch.ones(2, 2, 3, dtype=torch.bool)
+    x = model_input(kind)
+    visible = torch.ones(2, *(d // 32 for d in x.shape[2:]), dtype=torch.bool)
     with torch.no_grad():
         torch.testing.assert_close(
             masked_forward_features(model, x, visible), model.forward_features(x)
@@ -140,10 +156,10 @@ def _hidden_noise_hooks(model: torch.nn.Module, visible: torch.Tensor) -> list:
 
     def hook(module, inputs, output):
         channels_last = not isinstance(module, LayerNorm2d)
-        spatial = output.shape[1:3] if channels_last else output.shape[2:]
-        hidden = ~upsample_mask(visible.unsqueeze(1), tuple(spatial))  # [B, 1, H, W]
+        spatial = output.shape[1:-1] if channels_last else output.shape[2:]
+        hidden = ~upsample_mask(visible.unsqueeze(1), tuple(spatial))  # [B, 1, *S]
         if channels_last:
-            hidden = hidden.permute(0, 2, 3, 1)
+            hidden = hidden.movedim(1, -1)
         return torch.where(hidden, 100 * torch.randn_like(output), output)
 
     for stage in model.stages:
@@ -155,9 +171,9 @@ def _hidden_noise_hooks(model: torch.nn.Module, visible: torch.Tensor) -> list:
 @pytest.mark.parametrize("kind", sorted(BACKBONES))
 def test_hidden_positions_do_not_leak_into_visible_ones(kind):
     model = backbone(kind)
-    x = torch.randn(2, 2, 128, 96)
+    x = model_input(kind)
     visible = make_mask(x, 32, 0.5, "random", gen(1))[:, 0].logical_not()
-    hidden_in = ~upsample_mask(visible.unsqueeze(1), (128, 96)).expand_as(x)
+    hidden_in = ~upsample_mask(visible.unsqueeze(1), tuple(x.shape[2:])).expand_as(x)
     perturbed = torch.where(hidden_in, 50 * torch.randn_like(x), x)
     with torch.no_grad():
         reference = masked_forward_features(model, x, visible)
@@ -175,9 +191,10 @@ def test_hidden_positions_do_not_leak_into_visible_ones(kind):
     assert dense_gap > 1e-2, "the plain forward does leak, so the test is sensitive"
 
 
-def test_grn_statistics_ignore_hidden_positions(monkeypatch):
-    model = backbone("v2_grn")
-    x = torch.randn(2, 2, 128, 96)
+@pytest.mark.parametrize("kind", ["v2_grn", "1d_v2"])
+def test_grn_statistics_ignore_hidden_positions(monkeypatch, kind):
+    model = backbone(kind)
+    x = model_input(kind)
     visible = make_mask(x, 32, 0.5, "random", gen(1))[:, 0].logical_not()
     keep = visible.unsqueeze(1)
     with torch.no_grad():

@@ -27,6 +27,7 @@ from ssl_waveform.methods.masking import (
     upsample_mask,
 )
 from ssl_waveform.methods.sparse import masked_forward_features
+from ssl_waveform.models import ConvNeXtBlock1d
 
 _CONV: dict[str, type[nn.Conv1d] | type[nn.Conv2d]] = {"1d": nn.Conv1d, "2d": nn.Conv2d}
 _NDIM = {"1d": 1, "2d": 2}
@@ -37,8 +38,6 @@ def _decoder_block_2d(dim: int) -> nn.Module:
 
 
 def _decoder_block_1d(dim: int) -> nn.Module:
-    from ssl_waveform.models import ConvNeXtBlock1d
-
     return ConvNeXtBlock1d(dim, kernel_size=7, use_grn=True, ls_init_value=None)
 
 
