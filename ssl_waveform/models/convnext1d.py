@@ -9,6 +9,7 @@ forwards, layer-wise lr decay, 2-D -> 1-D weight inflation) works on both.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -202,7 +203,10 @@ class ConvNeXt1d(nn.Module):
             nn.Conv1d(in_chans, dims[0], kernel_size=4, stride=4),
             LayerNormChannelsFirst1d(dims[0], eps=spec.norm_eps),
         )
-        rates = calculate_drop_path_rates(drop_path_rate, list(spec.depths), stagewise=True)
+        rates = cast(
+            list[list[float]],
+            calculate_drop_path_rates(drop_path_rate, list(spec.depths), stagewise=True),
+        )
         block_kwargs = dict(
             use_grn=spec.use_grn,
             ls_init_value=spec.ls_init_value,

@@ -61,10 +61,9 @@ class Encoder(nn.Module):
     """
 
     reduction = 32
+    backbone: Any  # timm ConvNeXt or ConvNeXt1d: forward_features / forward_head / num_features
 
-    def __init__(
-        self, transform: WaveformTransform, backbone: nn.Module, config: dict[str, Any]
-    ) -> None:
+    def __init__(self, transform: WaveformTransform, backbone: Any, config: dict[str, Any]) -> None:
         super().__init__()
         self.transform = transform
         self.backbone = backbone
@@ -190,7 +189,7 @@ def _build_transform(config: dict[str, Any]) -> WaveformTransform:
     )
 
 
-def _build_backbone(config: dict[str, Any]) -> nn.Module:
+def _build_backbone(config: dict[str, Any]) -> Any:
     arch = config["architecture"]
     if arch["kind"] == "1d":
         return create_convnext1d(
@@ -325,9 +324,7 @@ def create_encoder(
     return Encoder(_build_transform(config), backbone, config)
 
 
-def _imagenet_backbone(
-    config: dict[str, Any], weights: str | Path | None, inflate: str
-) -> nn.Module:
+def _imagenet_backbone(config: dict[str, Any], weights: str | Path | None, inflate: str) -> Any:
     arch = config["architecture"]
     prov = config["provenance"]
     prov["imagenet_weights"] = None if weights is None else str(weights)
@@ -348,7 +345,7 @@ def _imagenet_backbone(
     return backbone
 
 
-def _backbone_from_folder(config: dict[str, Any], path: Path) -> nn.Module:
+def _backbone_from_folder(config: dict[str, Any], path: Path) -> Any:
     """Backbone of ``config`` initialised from a saved encoder folder (or its weights file)."""
     folder = path if path.is_dir() else path.parent
     weights = folder / WEIGHTS_FILE if path.is_dir() else path

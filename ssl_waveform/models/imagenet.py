@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import timm
 import torch
@@ -47,7 +48,7 @@ class ImageNetWeightsError(RuntimeError):
 
 def create_imagenet_timm(
     name: str, in_chans: int, weights: str | Path | None = None, **kwargs
-) -> nn.Module:
+) -> Any:
     """Build timm ConvNeXt ``name`` with ImageNet weights, ``num_classes=0`` and ``in_chans`` channels.
 
     Args:
@@ -155,7 +156,7 @@ def create_imagenet_convnext1d(
     weights: str | Path | None = None,
     mode: str = "sum",
     drop_path_rate: float = 0.0,
-) -> tuple[ConvNeXt1d, nn.Module]:
+) -> tuple[ConvNeXt1d, Any]:
     """Build 1-D ConvNeXt ``name`` initialised by inflating its 2-D ImageNet twin.
 
     Returns:

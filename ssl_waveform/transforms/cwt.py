@@ -40,6 +40,7 @@ class MorletScalogram(Representation):
 
     name = "cwt"
     kind = "2d"
+    center_frequencies: torch.Tensor
 
     def __init__(
         self,

@@ -31,6 +31,9 @@ class WaveformNormalization(nn.Module):
         eps: Added to the standard deviation (waveform units) so that flat channels map to zeros.
     """
 
+    mean: torch.Tensor
+    std: torch.Tensor
+
     def __init__(
         self,
         mode: str = "per_sample",

@@ -33,6 +33,7 @@ class STFTImage(Representation):
 
     name = "stft"
     kind = "2d"
+    window: torch.Tensor
 
     def __init__(
         self,
