@@ -231,7 +231,9 @@ def folder_labels(
     return class_list, [lookup[n] for n in names]
 
 
-def check_recording(rec: Recording, channels: list[str], window: int, dtype: str = "float32") -> None:
+def check_recording(
+    rec: Recording, channels: list[str], window: int, dtype: str = "float32"
+) -> None:
     """Raise for a wrong channel count, non-finite or overflowing samples, or a recording shorter than a window."""
     c, n = rec.data.shape
     if c != len(channels):
