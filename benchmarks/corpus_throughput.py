@@ -80,16 +80,12 @@ def rss_child(root: str, workers: int) -> None:
     ds = StreamingWindowDataset(root, batch_size=256)
     total = sum(b["x"].shape[0] for b in DataLoader(ds, batch_size=None, num_workers=workers))
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    child_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    print(
-        json.dumps(
-            {
-                "windows": total,
-                "peak_rss_mib": peak_kib / 1024,
-                "worker_peak_rss_mib": child_kib / 1024,
-            }
+    out = {"windows": total, "peak_rss_mib": round(peak_kib / 1024, 1)}
+    if workers:  # reaped DataLoader workers
+        out["worker_peak_rss_mib"] = round(
+            resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1
         )
-    )
+    print(json.dumps(out))
 
 
 def main() -> None:
