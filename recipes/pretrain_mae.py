@@ -14,7 +14,9 @@ from ssl_waveform.pretrain import MAEConfig, pretrain_mae
 def main(argv: list[str] | None = None) -> None:
     cfg = parse_recipe_args(MAEConfig, argv, __doc__)
     result = pretrain_mae(cfg)
-    print(f"done: {result.steps} steps, final loss {result.loss:.4f}, encoder in {cfg.run_dir}/encoder")
+    print(
+        f"done: {result.steps} steps (last epoch loss {result.loss}), encoder in {cfg.run_dir}/encoder"
+    )
 
 
 if __name__ == "__main__":

@@ -14,7 +14,9 @@ from ssl_waveform.pretrain import SimCLRConfig, pretrain_simclr
 def main(argv: list[str] | None = None) -> None:
     cfg = parse_recipe_args(SimCLRConfig, argv, __doc__)
     result = pretrain_simclr(cfg)
-    print(f"done: {result.steps} steps, final loss {result.loss:.4f}, encoder in {cfg.run_dir}/encoder")
+    print(
+        f"done: {result.steps} steps (last epoch loss {result.loss}), encoder in {cfg.run_dir}/encoder"
+    )
 
 
 if __name__ == "__main__":

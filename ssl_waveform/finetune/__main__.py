@@ -49,18 +49,28 @@ def build_parser() -> argparse.ArgumentParser:
         help="auto (default: newest encoder under runs/, else scratch) | scratch | imagenet | PATH "
         "(encoder folder from pretraining, or a timm-compatible checkpoint file)",
     )
-    p.add_argument("--imagenet-weights", help="local ImageNet checkpoint for --init imagenet (offline)")
+    p.add_argument(
+        "--imagenet-weights", help="local ImageNet checkpoint for --init imagenet (offline)"
+    )
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--labels-per-class", type=int, help="exactly K labeled training windows per class")
-    g.add_argument("--label-fraction", type=float, help="this fraction of each class's training windows")
+    g.add_argument(
+        "--labels-per-class", type=int, help="exactly K labeled training windows per class"
+    )
+    g.add_argument(
+        "--label-fraction", type=float, help="this fraction of each class's training windows"
+    )
     p.add_argument("--run-dir", help="output folder (default runs/finetune)")
     p.add_argument("--runs", help="runs root for built-in data and --init auto (default runs)")
-    p.add_argument("--encoder", help="backbone when not loading an encoder folder (default convnext_atto)")
+    p.add_argument(
+        "--encoder", help="backbone when not loading an encoder folder (default convnext_atto)"
+    )
     p.add_argument("--representation", help="stft | cwt | fold | gaf | raw (default stft)")
     p.add_argument("--mode", choices=["full", "probe", "two_phase"], help="default full")
     p.add_argument("--epochs", type=int)
     p.add_argument("--batch-size", type=int)
-    p.add_argument("--base-lr", type=float, help="lr per 256 samples (absolute lr is scaled by the batch)")
+    p.add_argument(
+        "--base-lr", type=float, help="lr per 256 samples (absolute lr is scaled by the batch)"
+    )
     p.add_argument("--warmup-epochs", type=float)
     p.add_argument("--warmup-steps", type=int)
     p.add_argument("--layer-decay", type=float)

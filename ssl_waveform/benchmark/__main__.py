@@ -1,0 +1,42 @@
+"""``python -m ssl_waveform.benchmark``: which initialisation to use, and how many labels are needed.
+
+Runs (or resumes) the grid of a preset and writes ``results.csv``, ``report.md`` and PNG plots to ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ssl_waveform.benchmark.presets import PRESETS
+from ssl_waveform.benchmark.runner import BenchmarkConfig, run_benchmark
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m ssl_waveform.benchmark", description=__doc__)
+    p.add_argument("--preset", default="smoke", choices=sorted(PRESETS), help="default %(default)s")
+    p.add_argument("--out", default="", help="results folder (default runs/benchmark_<preset>)")
+    p.add_argument("--runs", default="runs", help="runs root (default %(default)s)")
+    p.add_argument(
+        "--imagenet-weights", help="local timm ConvNeXt ImageNet checkpoint for the ImageNet rows"
+    )
+    p.add_argument(
+        "--external-data", default="", help="folder holding ITSC/ (default ../shared/external_data)"
+    )
+    p.add_argument("--seeds", type=int, nargs="*", default=[], help="override the preset's seeds")
+    args = p.parse_args(argv)
+    cfg = BenchmarkConfig(
+        preset=args.preset,
+        out=args.out,
+        runs=args.runs,
+        imagenet_weights=args.imagenet_weights,
+        external_data=args.external_data,
+        seeds=args.seeds,
+    )
+    out = run_benchmark(cfg)
+    print(f"results: {out / 'results.csv'}\nreport:  {out / 'report.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,118 @@
+"""Benchmark presets: how large each part of the benchmark is.
+
+``smoke`` checks the whole pipeline and the report format in CI (tiny everything); ``cpu`` is sized for hours on
+2 CPU cores with tens of thousands of unlabeled windows; ``gpu`` is full size for one GPU.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Axis:
+    """One (encoder, representation) pair and the part of the grid it is run on.
+
+    Attributes:
+        encoder: backbone name.
+        representation: representation name.
+        budgets: labels per class run on this axis (0 = all labeled training windows).
+        inits: initialisations run on this axis.
+        modes: evaluation modes (``finetune``, ``probe``, ``knn``).
+    """
+
+    encoder: str
+    representation: str
+    budgets: list[int]
+    inits: list[str]
+    modes: list[str]
+
+
+ALL_INITS = ["mae", "simclr", "imagenet", "scratch"]
+
+
+@dataclass
+class Preset:
+    """Sizes and grid of one benchmark run (see the module docstring)."""
+
+    name: str
+    unlabeled_windows: int
+    labeled_windows: int
+    test_windows: int
+    axes: list[Axis]
+    seeds: list[int]
+    pretrain_epochs: int
+    pretrain_batch: int
+    finetune_epochs: int
+    finetune_batch: int
+    image_size: int = 64
+    snr_db: list[float] = field(default_factory=lambda: [40.0, 30.0, 20.0, 10.0])
+    noise_budget: int = 10
+    itsc_budgets: list[int] = field(default_factory=lambda: [1, 5, 0])
+    itsc_window: int = 1024
+    itsc_hop: int = 512
+    windows_per_shard: int = 1024
+
+
+def _grid(encoder: str, rep: str, budgets: list[int], modes: list[str]) -> Axis:
+    return Axis(encoder, rep, budgets, list(ALL_INITS), modes)
+
+
+PRESETS: dict[str, Preset] = {
+    "smoke": Preset(
+        name="smoke",
+        unlabeled_windows=192,
+        labeled_windows=22 * 8,
+        test_windows=22 * 3,
+        axes=[_grid("test_convnext", "stft", [1, 2, 0], ["finetune", "probe", "knn"])],
+        seeds=[0],
+        pretrain_epochs=1,
+        pretrain_batch=32,
+        finetune_epochs=1,
+        finetune_batch=16,
+        image_size=32,
+        snr_db=[20.0, 10.0],
+        noise_budget=2,
+        itsc_budgets=[1],
+        windows_per_shard=128,
+    ),
+    "cpu": Preset(
+        name="cpu",
+        unlabeled_windows=20_000,
+        labeled_windows=22 * 120,
+        test_windows=22 * 40,
+        axes=[
+            _grid("convnext_atto", "stft", [1, 2, 5, 10, 50, 0], ["finetune", "probe", "knn"]),
+            _grid("convnext_atto", "fold", [5, 50], ["finetune", "knn"]),
+            _grid("convnext1d_atto", "raw", [5, 50], ["finetune", "knn"]),
+            _grid("convnext_femto", "stft", [5, 50], ["finetune", "knn"]),
+        ],
+        seeds=[0, 1, 2],
+        pretrain_epochs=4,
+        pretrain_batch=64,
+        finetune_epochs=12,
+        finetune_batch=32,
+        noise_budget=10,
+        itsc_budgets=[1, 5, 0],
+    ),
+    "gpu": Preset(
+        name="gpu",
+        unlabeled_windows=200_000,
+        labeled_windows=22 * 400,
+        test_windows=22 * 200,
+        axes=[
+            _grid("convnext_atto", "stft", [1, 2, 5, 10, 50, 200, 0], ["finetune", "probe", "knn"]),
+            _grid("convnext_atto", "fold", [1, 5, 50, 0], ["finetune", "probe", "knn"]),
+            _grid("convnext1d_atto", "raw", [1, 5, 50, 0], ["finetune", "probe", "knn"]),
+            _grid("convnext_tiny", "stft", [1, 5, 50, 0], ["finetune", "probe", "knn"]),
+        ],
+        seeds=[0, 1, 2, 3, 4],
+        pretrain_epochs=50,
+        pretrain_batch=256,
+        finetune_epochs=50,
+        finetune_batch=64,
+        image_size=128,
+        noise_budget=10,
+        itsc_budgets=[1, 5, 0],
+    ),
+}

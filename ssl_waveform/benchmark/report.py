@@ -1,0 +1,332 @@
+"""``results.csv``, ``report.md`` and the plots of a benchmark run."""
+
+from __future__ import annotations
+
+import csv
+import os
+import platform
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ssl_waveform.evaluation import plot_confusion_matrix
+
+CSV_FIELDS = [
+    "init", "representation", "encoder", "mode", "label_budget", "seed", "test_set", "metric", "value",
+    "wall_time_s", "train_samples_per_s", "run_dir",
+]  # fmt: skip
+INIT_ORDER = ["mae", "simclr", "imagenet", "scratch", "classical"]
+INIT_LABEL = {
+    "mae": "MAE-pretrained",
+    "simclr": "SimCLR-pretrained",
+    "imagenet": "ImageNet",
+    "scratch": "scratch",
+    "classical": "classical (FFT features + logistic regression)",
+}
+TEST_SETS = ["in_dist", "op_shift", "closed_loop", "itsc_real"]
+
+
+def _budget_key(b: str) -> float:
+    return float("inf") if b == "all" else float(b)
+
+
+def _scalar_rows(rows: list[dict]) -> list[dict]:
+    return [r for r in rows if r["metric"] in ("accuracy", "macro_f1")]
+
+
+def write_csv(rows: list[dict], path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    with tmp.open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=CSV_FIELDS, extrasaction="ignore")
+        w.writeheader()
+        for r in _scalar_rows(rows):
+            w.writerow({**r, "value": f"{float(r['value']):.6f}"})
+    os.replace(tmp, path)
+
+
+def _stats(values: list[float]) -> str:
+    a = np.asarray(values, dtype=np.float64)
+    std = a.std(ddof=1) if len(a) > 1 else 0.0
+    return f"{a.mean():.3f} ± {std:.3f} (n={len(a)})"
+
+
+def _table(
+    rows: list[dict],
+    test_set: str,
+    metric: str,
+    axis_key: tuple[str, str, str],
+    not_run: list[dict],
+) -> str:
+    enc, rep, mode = axis_key
+    cell: dict[tuple[str, str], list[float]] = defaultdict(list)
+    budgets: set[str] = set()
+    for r in rows:
+        if r["test_set"] != test_set or r["metric"] != metric:
+            continue
+        is_axis = (r["encoder"], r["representation"], r["mode"]) == (enc, rep, mode)
+        is_classical = r["init"] == "classical" and mode == "finetune" and test_set != "itsc_real"
+        if is_axis or is_classical:
+            cell[(r["init"], r["label_budget"])].append(float(r["value"]))
+            budgets.add(r["label_budget"])
+    if not cell:
+        return ""
+    cols = sorted(budgets, key=_budget_key)
+    lines = ["| init | " + " | ".join(f"{b}/class" if b != "all" else "all" for b in cols) + " |",
+             "|---|" + "---|" * len(cols)]  # fmt: skip
+    inits = sorted(
+        {i for i, _ in cell}, key=lambda i: INIT_ORDER.index(i) if i in INIT_ORDER else 99
+    )
+    for init in inits:
+        vals = [_stats(cell[(init, b)]) if (init, b) in cell else "–" for b in cols]
+        lines.append(f"| {INIT_LABEL.get(init, init)} | " + " | ".join(vals) + " |")
+    for nr in not_run:
+        if (nr["encoder"], nr["representation"]) == (enc, rep) and "ImageNet" not in {
+            row.split("|")[1].strip() for row in lines[2:]
+        }:
+            lines.append(f"| ImageNet | {nr['reason']} |" + " |" * (len(cols) - 1))
+            break
+    return "\n".join(lines)
+
+
+def _plot_budget_curves(
+    rows: list[dict], axis_key: tuple[str, str, str], test_set: str, path: Path
+) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    enc, rep, mode = axis_key
+    data: dict[str, dict[float, list[float]]] = defaultdict(lambda: defaultdict(list))
+    n_all = None
+    for r in rows:
+        if r["test_set"] != test_set or r["metric"] != "accuracy":
+            continue
+        if (r["encoder"], r["representation"], r["mode"]) == (enc, rep, mode) or (
+            r["init"] == "classical" and test_set != "itsc_real"
+        ):
+            b = _budget_key(r["label_budget"])
+            data[r["init"]][b].append(float(r["value"]))
+    finite = [b for d in data.values() for b in d if np.isfinite(b)]
+    if not finite:
+        return
+    n_all = max(finite) * 3
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    for init, series in sorted(
+        data.items(), key=lambda kv: INIT_ORDER.index(kv[0]) if kv[0] in INIT_ORDER else 99
+    ):
+        xs = sorted(series, key=lambda b: b)
+        x_plot = [n_all if not np.isfinite(b) else b for b in xs]
+        mean = np.array([np.mean(series[b]) for b in xs])
+        std = np.array([np.std(series[b]) for b in xs])
+        ax.plot(x_plot, mean, marker="o", label=INIT_LABEL.get(init, init))
+        ax.fill_between(x_plot, mean - std, mean + std, alpha=0.2)
+    ax.set_xscale("log")
+    ax.set_xlabel("labeled windows per class (rightmost point: all)")
+    ax.set_ylabel(f"accuracy ({test_set})")
+    ax.set_title(f"{enc} / {rep} / {mode}", fontsize=10)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _plot_noise(rows: list[dict], axis_key: tuple[str, str, str], budget: str, path: Path) -> bool:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    enc, rep, mode = axis_key
+    data: dict[str, dict[float, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for r in rows:
+        if r["metric"] != "accuracy" or r["label_budget"] != budget:
+            continue
+        if not (
+            (r["encoder"], r["representation"], r["mode"]) == (enc, rep, mode)
+            or r["init"] == "classical"
+        ):
+            continue
+        if r["test_set"].startswith("noise_"):
+            snr = float(r["test_set"][len("noise_") : -2])
+        elif r["test_set"] == "in_dist":
+            snr = 60.0  # plotted as "clean"
+        else:
+            continue
+        data[r["init"]][snr].append(float(r["value"]))
+    if not any(len(s) > 1 for s in data.values()):
+        return False
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    for init, series in sorted(
+        data.items(), key=lambda kv: INIT_ORDER.index(kv[0]) if kv[0] in INIT_ORDER else 99
+    ):
+        xs = sorted(series)
+        mean = np.array([np.mean(series[s]) for s in xs])
+        std = np.array([np.std(series[s]) for s in xs])
+        ax.plot(xs, mean, marker="o", label=INIT_LABEL.get(init, init))
+        ax.fill_between(xs, mean - std, mean + std, alpha=0.2)
+    ax.set_xlabel("sensor SNR (dB); 60 = clean test set")
+    ax.set_ylabel("accuracy (in-distribution test windows + noise)")
+    ax.set_title(f"noise robustness, {budget} labels/class, {enc} / {rep}", fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+def _best_worst(rows: list[dict], bench: Any, out: Path) -> list[str]:
+    cms = [r for r in rows if r["metric"] == "confusion_matrix"]
+    acc = {
+        (
+            r["init"],
+            r["encoder"],
+            r["representation"],
+            r["mode"],
+            r["label_budget"],
+            r["seed"],
+        ): float(r["value"])
+        for r in rows
+        if r["metric"] == "accuracy" and r["test_set"] == "in_dist"
+    }
+    scored = [
+        (
+            acc.get(
+                (
+                    r["init"],
+                    r["encoder"],
+                    r["representation"],
+                    r["mode"],
+                    r["label_budget"],
+                    r["seed"],
+                )
+            ),
+            r,
+        )
+        for r in cms
+    ]
+    scored = [(a, r) for a, r in scored if a is not None]
+    if not scored:
+        return []
+    scored.sort(key=lambda t: t[0])
+    lines = []
+    for tag, (a, r) in (("worst", scored[0]), ("best", scored[-1])):
+        name = f"confusion_{tag}.png"
+        title = (f"{tag}: {INIT_LABEL.get(r['init'], r['init'])}, {r['encoder']}/{r['representation']} "
+                 f"{r['mode']}, {r['label_budget']}/class, seed {r['seed']}: acc {a:.3f}")  # fmt: skip
+        plot_confusion_matrix(np.asarray(r["value"]), bench.class_names, out / name, title=title)
+        lines.append(f"- {tag}: {title} — ![]({name})")
+    return lines
+
+
+def write_report(
+    bench: Any, rows: list[dict], not_run: list[dict], costs: list[dict], wall: float
+) -> None:
+    """Write results.csv, report.md and the PNG plots into the benchmark's results folder."""
+    out: Path = bench.out
+    write_csv(rows, out / "results.csv")
+    p = bench.preset
+    lines = [
+        f"# Benchmark report — preset `{p.name}`",
+        "",
+        f"- command: `python -m ssl_waveform.benchmark --preset {p.name}"
+        + (
+            f" --imagenet-weights {bench.cfg.imagenet_weights}"
+            if bench.cfg.imagenet_weights
+            else ""
+        )
+        + "`",
+        f"- machine: {platform.machine()}, {os.cpu_count()} CPU cores, {platform.python_version()}; "
+        f"wall time of this invocation {wall / 60:.1f} min (finished cells are reused on resume)",
+        f"- data: {p.unlabeled_windows} unlabeled simulated windows, {p.labeled_windows} labeled "
+        f"(22 classes, 80/20 train/val), {p.test_windows} windows per simulated test set; seeds {bench.seeds}",
+        "- cells are mean ± sample std over seeds (n = number of seeds); the seed changes the labeled subset "
+        "and the fine-tuning run, the pretrained encoders are shared",
+        "",
+    ]
+    if not_run:
+        lines += ["## Not run", ""]
+        for reason in sorted({nr["reason"] for nr in not_run}):
+            lines.append(f"- ImageNet: {reason}")
+        lines.append("")
+    axes = [(a.encoder, a.representation) for a in p.axes]
+    modes_by_axis = {(a.encoder, a.representation): a.modes for a in p.axes}
+    present_tests = [t for t in TEST_SETS if any(r["test_set"] == t for r in rows)]
+    noise_tests = sorted({r["test_set"] for r in rows if r["test_set"].startswith("noise_")})
+    for enc, rep in axes:
+        for mode in modes_by_axis[(enc, rep)]:
+            for test_set in present_tests:
+                if test_set == "itsc_real" and mode != "finetune":
+                    continue
+                for metric in ("accuracy", "macro_f1"):
+                    table = _table(rows, test_set, metric, (enc, rep, mode), not_run)
+                    if table:
+                        lines += [
+                            f"## {test_set} — {metric} — {enc} / {rep} / {mode}",
+                            "",
+                            table,
+                            "",
+                        ]
+            plot = f"labels_{enc}_{rep}_{mode}.png"
+            _plot_budget_curves(rows, (enc, rep, mode), "in_dist", out / plot)
+            if (out / plot).is_file():
+                lines += [f"![accuracy vs labels per class, {enc}/{rep}/{mode}]({plot})", ""]
+    enc, rep = axes[0]
+    if noise_tests:
+        budget = str(p.noise_budget)
+        lines += [f"## Noise robustness ({budget} labels per class, {enc} / {rep} / finetune)", ""]
+        for metric in ("accuracy",):
+            for t in noise_tests:
+                table = _table(rows, t, metric, (enc, rep, "finetune"), not_run)
+                if table:
+                    lines += [f"### {t}", "", table, ""]
+        if _plot_noise(rows, (enc, rep, "finetune"), budget, out / "noise_robustness.png"):
+            lines += ["![noise robustness](noise_robustness.png)", ""]
+    if "itsc_real" not in present_tests:
+        lines += ["## Real data (ITSC)", "", "skipped: ../shared/external_data/ITSC not found", ""]
+    lines += ["## Cost", "", "| pretraining | encoder / representation | epochs | steps | wall time | samples/s | final loss |",
+              "|---|---|---|---|---|---|---|"]  # fmt: skip
+    for c in costs:
+        lines.append(
+            f"| {c['method']} | {c['encoder']} / {c['representation']} | {c['epochs']} | {c['steps']} | "
+            f"{c['wall_time_s'] / 60:.1f} min | {c['samples_per_s']:.0f} | {c['final_loss']:.4f} |"
+        )
+    ft: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
+    seen = set()
+    for r in rows:
+        key = (
+            r["init"],
+            r["encoder"],
+            r["representation"],
+            r["mode"],
+            r["label_budget"],
+            r["seed"],
+        )
+        if r["metric"] == "accuracy" and key not in seen:
+            seen.add(key)
+            ft[(r["mode"], r["init"])].append(
+                (float(r["wall_time_s"]), float(r.get("train_samples_per_s") or 0))
+            )
+    lines += [
+        "",
+        "| evaluation | init | cells | mean wall time per cell | mean training samples/s |",
+        "|---|---|---|---|---|",
+    ]
+    for (mode, init), vals in sorted(ft.items()):
+        rates = [v for _, v in vals if v]
+        lines.append(
+            f"| {mode} | {INIT_LABEL.get(init, init)} | {len(vals)} | {np.mean([w for w, _ in vals]):.1f} s | "
+            f"{np.mean(rates):.0f} |"
+            if rates
+            else f"| {mode} | {INIT_LABEL.get(init, init)} | {len(vals)} | {np.mean([w for w, _ in vals]):.1f} s | – |"
+        )
+    cm_lines = _best_worst(rows, bench, out)
+    if cm_lines:
+        lines += ["", "## Confusion matrices (in-distribution test set)", "", *cm_lines]
+    tmp = out / ".report.md.tmp"
+    tmp.write_text("\n".join(lines) + "\n")
+    os.replace(tmp, out / "report.md")

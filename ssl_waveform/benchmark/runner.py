@@ -1,0 +1,396 @@
+"""Run the benchmark grid: pretrain once per (method, encoder, representation), then every cell.
+
+A *cell* is one (evaluation mode, initialisation, encoder, representation, label budget, seed); its rows (one per
+test set and metric) are written atomically to ``cells/<cell>.json`` when it finishes, so an interrupted run
+resumes where it stopped and finished cells are never recomputed. ``results.csv`` and ``report.md`` are rebuilt
+from the cell files at the end.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ssl_waveform.benchmark.baselines import fft_features, knn_predict, logistic_regression
+from ssl_waveform.benchmark.datasets import add_noise, itsc_corpus, sim_corpus
+from ssl_waveform.benchmark.presets import PRESETS, Axis, Preset
+from ssl_waveform.data import Corpus
+from ssl_waveform.evaluation import classification_metrics
+
+CLASSICAL = "classical"
+IMAGENET_HELP = (
+    "not run: no ImageNet weights available. Provide them with --imagenet-weights PATH (a timm ConvNeXt "
+    "checkpoint, .safetensors or .pth) or put timm's weights in the Hugging Face cache and set HF_HUB_OFFLINE=1"
+)
+
+
+@dataclass
+class BenchmarkConfig:
+    """What ``python -m ssl_waveform.benchmark`` runs.
+
+    Attributes:
+        preset: ``smoke``, ``cpu`` or ``gpu`` (see ``presets.py``).
+        out: results folder (default ``<runs>/benchmark_<preset>``).
+        runs: runs root.
+        imagenet_weights: local ImageNet checkpoint for the ImageNet rows; None tries timm's hub cache.
+        external_data: folder holding ``ITSC/`` (real data); empty = ``../shared/external_data`` when present.
+        seeds: override the preset's seeds (empty = preset's).
+    """
+
+    preset: str = "smoke"
+    out: str = ""
+    runs: str = "runs"
+    imagenet_weights: str | None = None
+    external_data: str = ""
+    seeds: list[int] = field(default_factory=list)
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, indent=1, default=float) + "\n")
+    os.replace(tmp, path)
+
+
+def _budget_name(budget: int) -> str:
+    return "all" if budget == 0 else str(budget)
+
+
+class Benchmark:
+    """State of one benchmark run (paths, corpora, test sets, pretrained encoders)."""
+
+    def __init__(self, cfg: BenchmarkConfig) -> None:
+        if cfg.preset not in PRESETS:
+            raise KeyError(f"unknown preset {cfg.preset!r}; valid presets: {sorted(PRESETS)}")
+        self.cfg = cfg
+        self.preset: Preset = PRESETS[cfg.preset]
+        self.seeds = list(cfg.seeds) or list(self.preset.seeds)
+        self.out = Path(cfg.out or Path(cfg.runs) / f"benchmark_{cfg.preset}")
+        self.cells_dir = self.out / "cells"
+        ext = Path(cfg.external_data) if cfg.external_data else Path("../shared/external_data")
+        self.external_data = ext if ext.is_dir() else None
+        self.imagenet_status: dict[str, str] = {}
+
+    # ------------------------------------------------------------------ data
+    def prepare_data(self) -> None:
+        p = self.preset
+        self.unlabeled = sim_corpus(self.out, "unlabeled", p)
+        self.labeled = sim_corpus(self.out, "labeled", p)
+        self.tests: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        for kind in ("in_dist", "op_shift", "closed_loop"):
+            c = Corpus(sim_corpus(self.out, kind, p))
+            self.tests[kind] = (c.read(np.arange(c.num_windows)), c.labels())
+        x, y = self.tests["in_dist"]
+        self.noise_tests = {
+            f"noise_{snr:g}dB": (add_noise(x, snr, seed=int(snr)), y) for snr in p.snr_db
+        }
+        self.itsc = itsc_corpus(self.out, self.external_data, p)
+        self.class_names = list(Corpus(self.labeled).class_names or [])
+
+    # ------------------------------------------------------------------ encoders
+    def imagenet_available(self, axis: Axis) -> bool:
+        """Try building an ImageNet-initialised encoder once per backbone; remember why it failed."""
+        from ssl_waveform.models import ImageNetWeightsError, create_encoder
+
+        if axis.encoder not in self.imagenet_status:
+            try:
+                create_encoder(
+                    axis.encoder,
+                    axis.representation,
+                    3,
+                    init="imagenet",
+                    imagenet_weights=self.cfg.imagenet_weights,
+                    image_size=self.preset.image_size if axis.representation != "raw" else None,
+                )
+                self.imagenet_status[axis.encoder] = "ok"
+            except (ImageNetWeightsError, FileNotFoundError, KeyError, ValueError) as err:
+                self.imagenet_status[axis.encoder] = f"{IMAGENET_HELP} ({type(err).__name__})"
+        return self.imagenet_status[axis.encoder] == "ok"
+
+    def pretrained(self, method: str, axis: Axis) -> Path:
+        """Encoder folder of ``method`` for this axis, pretraining it first if needed (resumable)."""
+        from ssl_waveform.pretrain import MAEConfig, SimCLRConfig, pretrain_mae, pretrain_simclr
+
+        run_dir = self.out / "pretrain" / f"{method}-{axis.encoder}-{axis.representation}"
+        encoder_dir = run_dir / "encoder"
+        cost_file = run_dir / "cost.json"
+        if encoder_dir.is_dir() and cost_file.is_file():
+            return encoder_dir
+        p = self.preset
+        cfg: Any = MAEConfig() if method == "mae" else SimCLRConfig()
+        cfg.data, cfg.run_dir, cfg.runs = str(self.unlabeled), str(run_dir), self.cfg.runs
+        cfg.encoder.name, cfg.encoder.representation = axis.encoder, axis.representation
+        cfg.encoder.image_size = p.image_size
+        cfg.engine = dataclasses.replace(
+            cfg.engine, epochs=p.pretrain_epochs, batch_size=p.pretrain_batch, seed=0
+        )
+        result = (pretrain_mae if method == "mae" else pretrain_simclr)(cfg)
+        log = [json.loads(x) for x in (run_dir / "log.jsonl").read_text().splitlines() if x.strip()]
+        wall = sum(r["wall_time_s"] for r in log)
+        samples = sum(r["samples_per_s"] * r["wall_time_s"] for r in log)
+        _write_json(
+            cost_file,
+            {
+                "method": method,
+                "encoder": axis.encoder,
+                "representation": axis.representation,
+                "steps": result.steps,
+                "epochs": len(log),
+                "wall_time_s": wall,
+                "samples_per_s": samples / max(wall, 1e-9),
+                "unlabeled_windows": p.unlabeled_windows,
+                "final_loss": log[-1]["loss"] if log else None,
+            },
+        )
+        return encoder_dir
+
+    def init_for(self, init: str, axis: Axis) -> str:
+        if init in ("mae", "simclr"):
+            return str(self.pretrained(init, axis))
+        return init
+
+    # ------------------------------------------------------------------ cells
+    def _rows(self, base: dict[str, Any], metrics_by_test: dict[str, dict[str, Any]]) -> list[dict]:
+        rows = []
+        for test_set, m in metrics_by_test.items():
+            for metric in ("accuracy", "macro_f1"):
+                rows.append({**base, "test_set": test_set, "metric": metric, "value": m[metric]})
+        return rows
+
+    def _test_sets(
+        self, budget: int, include_noise: bool = True
+    ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        sets = dict(self.tests)
+        if include_noise and budget == self.preset.noise_budget:
+            sets.update(self.noise_tests)
+        return sets
+
+    def _finetune_cfg(
+        self, axis: Axis, init: str, budget: int, seed: int, mode: str, data: Path, run_dir: Path
+    ):
+        from ssl_waveform.finetune import FinetuneConfig
+
+        p = self.preset
+        cfg = FinetuneConfig(
+            data=str(data),
+            runs=self.cfg.runs,
+            run_dir=str(run_dir),
+            init=init,
+            imagenet_weights=self.cfg.imagenet_weights,
+            encoder=axis.encoder,
+            representation=axis.representation,
+            image_size=p.image_size,
+            labels_per_class=budget or None,
+            subset_seed=seed,
+            mode="probe" if mode == "probe" else "full",
+            adapt_sample_rate=True,
+        )
+        cfg.engine = dataclasses.replace(
+            cfg.engine, epochs=p.finetune_epochs, batch_size=p.finetune_batch, seed=seed
+        )
+        return cfg
+
+    def run_finetune_cell(
+        self, axis: Axis, init: str, budget: int, seed: int, mode: str
+    ) -> list[dict]:
+        from ssl_waveform.finetune import finetune
+        from ssl_waveform.methods.classify import load_classifier
+
+        cell = f"{mode}-{init}-{axis.encoder}-{axis.representation}-b{_budget_name(budget)}-s{seed}"
+        run_dir = self.out / "runs" / cell
+        cfg = self._finetune_cfg(
+            axis, self.init_for(init, axis), budget, seed, mode, self.labeled, run_dir
+        )
+        cfg.test_fraction, cfg.val_fraction = 0.0, 0.2
+        result = finetune(cfg)
+        model = load_classifier(result.classifier_dir)
+        metrics = {}
+        for name, (x, y) in self._test_sets(budget).items():
+            metrics[name] = classification_metrics(
+                y, model.predict_windows(x).argmax(1), model.class_names
+            )
+        base = self._base(axis, init, budget, seed, mode, result.metrics["wall_time_s"], run_dir)
+        base["train_samples_per_s"] = _train_rate(run_dir)
+        return self._rows(base, metrics) + self._confusion(base, metrics)
+
+    def run_itsc_cell(self, axis: Axis, init: str, budget: int, seed: int) -> list[dict]:
+        from ssl_waveform.finetune import finetune
+
+        cell = f"itsc-{init}-{axis.encoder}-{axis.representation}-b{_budget_name(budget)}-s{seed}"
+        run_dir = self.out / "runs" / cell
+        assert self.itsc is not None
+        cfg = self._finetune_cfg(
+            axis, self.init_for(init, axis), budget, seed, "finetune", self.itsc, run_dir
+        )
+        cfg.val_fraction, cfg.test_fraction = 0.2, 0.2
+        result = finetune(cfg)
+        base = self._base(
+            axis, init, budget, seed, "finetune", result.metrics["wall_time_s"], run_dir
+        )
+        return self._rows(base, {"itsc_real": result.metrics})
+
+    def run_knn_cell(self, axis: Axis, init: str, budget: int, seed: int) -> list[dict]:
+        from ssl_waveform.finetune import (
+            build_encoder_for_finetune,
+            labeled_subset,
+            stratified_split,
+        )
+
+        start = time.time()
+        corpus = Corpus(self.labeled)
+        labels = corpus.labels()
+        split = stratified_split(labels, val_fraction=0.2, test_fraction=0.0, seed=0)
+        idx = labeled_subset(split.train, labels, per_class=budget or None, seed=seed)
+        cfg = self._finetune_cfg(
+            axis, self.init_for(init, axis), budget, seed, "knn", self.labeled, self.out
+        )
+        cfg.drop_path = 0.0
+        encoder = build_encoder_for_finetune(cfg, corpus, cfg.init).eval()
+        train_emb = encoder.embed(corpus.read(idx), corpus.sample_rate)
+        metrics = {}
+        for name, (x, y) in self._test_sets(budget).items():
+            pred = knn_predict(train_emb, labels[idx], encoder.embed(x, corpus.sample_rate))
+            metrics[name] = classification_metrics(y, pred, self.class_names)
+        base = self._base(axis, init, budget, seed, "knn", time.time() - start, None)
+        return self._rows(base, metrics)
+
+    def run_classical_cell(self, budget: int, seed: int) -> list[dict]:
+        from ssl_waveform.finetune import labeled_subset, stratified_split
+
+        start = time.time()
+        corpus = Corpus(self.labeled)
+        labels = corpus.labels()
+        split = stratified_split(labels, val_fraction=0.2, test_fraction=0.0, seed=0)
+        idx = labeled_subset(split.train, labels, per_class=budget or None, seed=seed)
+        train_f = fft_features(corpus.read(idx))
+        metrics = {}
+        for name, (x, y) in self._test_sets(budget).items():
+            pred = logistic_regression(train_f, labels[idx], fft_features(x), len(self.class_names))
+            metrics[name] = classification_metrics(y, pred, self.class_names)
+        axis = Axis("-", "fft-features", [], [], [])
+        base = self._base(axis, CLASSICAL, budget, seed, "logreg", time.time() - start, None)
+        return self._rows(base, metrics)
+
+    def _base(
+        self, axis: Axis, init: str, budget: int, seed: int, mode: str, wall: float, run_dir
+    ) -> dict:
+        return {
+            "init": init,
+            "representation": axis.representation,
+            "encoder": axis.encoder,
+            "mode": mode,
+            "label_budget": _budget_name(budget),
+            "seed": seed,
+            "wall_time_s": round(float(wall), 2),
+            "run_dir": str(run_dir) if run_dir else "",
+        }
+
+    def _confusion(self, base: dict, metrics: dict[str, dict]) -> list[dict]:
+        m = metrics["in_dist"]
+        return [
+            {
+                **base,
+                "test_set": "in_dist",
+                "metric": "confusion_matrix",
+                "value": m["confusion_matrix"],
+            }
+        ]
+
+    def cell(self, name: str, fn, *args) -> list[dict]:
+        """Run one cell unless its result file exists; return its rows."""
+        path = self.cells_dir / f"{name}.json"
+        if path.is_file():
+            return json.loads(path.read_text())
+        print(f"[benchmark] cell {name}")
+        rows = fn(*args)
+        _write_json(path, rows)
+        return rows
+
+    # ------------------------------------------------------------------ grid
+    def plan(self) -> list[tuple[str, Any, tuple]]:
+        """Every cell of the preset, in run order (primary axis first, cheapest modes first)."""
+        cells: list[tuple[str, Any, tuple]] = []
+        for budget in self.preset.axes[0].budgets:
+            for seed in self.seeds:
+                cells.append(
+                    (
+                        f"logreg-{CLASSICAL}-b{_budget_name(budget)}-s{seed}",
+                        self.run_classical_cell,
+                        (budget, seed),
+                    )
+                )
+        for axis in self.preset.axes:
+            for mode in axis.modes:
+                for init in axis.inits:
+                    for budget in axis.budgets:
+                        for seed in self.seeds:
+                            name = f"{mode}-{init}-{axis.encoder}-{axis.representation}-b{_budget_name(budget)}-s{seed}"
+                            if mode == "knn":
+                                cells.append((name, self.run_knn_cell, (axis, init, budget, seed)))
+                            else:
+                                cells.append(
+                                    (name, self.run_finetune_cell, (axis, init, budget, seed, mode))
+                                )
+        if self.itsc is not None:
+            axis = self.preset.axes[0]
+            for init in axis.inits:
+                for budget in self.preset.itsc_budgets:
+                    for seed in self.seeds:
+                        name = f"itsc-{init}-{axis.encoder}-{axis.representation}-b{_budget_name(budget)}-s{seed}"
+                        cells.append((name, self.run_itsc_cell, (axis, init, budget, seed)))
+        return cells
+
+    def skipped(self, name: str, args: tuple) -> str | None:
+        """Why a planned cell is not run (ImageNet weights missing), or None."""
+        axis = args[0] if args and isinstance(args[0], Axis) else None
+        if axis is not None and "-imagenet-" in f"-{name}-" and not self.imagenet_available(axis):
+            return self.imagenet_status[axis.encoder]
+        return None
+
+
+def _train_rate(run_dir: Path) -> float | None:
+    log = run_dir / "log.jsonl"
+    if not log.is_file():
+        return None
+    recs = [json.loads(x) for x in log.read_text().splitlines() if x.strip()]
+    wall = sum(r["wall_time_s"] for r in recs)
+    return sum(r["samples_per_s"] * r["wall_time_s"] for r in recs) / max(wall, 1e-9)
+
+
+def run_benchmark(cfg: BenchmarkConfig) -> Path:
+    """Run (or resume) the whole benchmark; returns the results folder with results.csv and report.md."""
+    from ssl_waveform.benchmark.report import write_report
+
+    start = time.time()
+    bench = Benchmark(cfg)
+    bench.out.mkdir(parents=True, exist_ok=True)
+    bench.prepare_data()
+    rows: list[dict] = []
+    not_run: list[dict] = []
+    for name, fn, args in bench.plan():
+        reason = bench.skipped(name, args)
+        if reason is not None:
+            axis = args[0]
+            not_run.append(
+                {
+                    "cell": name,
+                    "init": "imagenet",
+                    "encoder": axis.encoder,
+                    "representation": axis.representation,
+                    "reason": reason,
+                }
+            )
+            continue
+        rows.extend(bench.cell(name, fn, *args))
+    costs = [
+        json.loads(p.read_text()) for p in sorted((bench.out / "pretrain").glob("*/cost.json"))
+    ]
+    write_report(bench, rows, not_run, costs, time.time() - start)
+    return bench.out
