@@ -18,7 +18,9 @@ from ssl_waveform.models.encoder import (
     available_encoders,
     backbone_kind,
     create_encoder,
+    encoder_from_config,
     load_encoder,
+    read_encoder_config,
 )
 from ssl_waveform.models.imagenet import (
     INFLATE_MODES,
@@ -49,7 +51,9 @@ __all__ = [
     "create_encoder",
     "create_imagenet_convnext1d",
     "create_imagenet_timm",
+    "encoder_from_config",
     "imagenet_mean_std",
     "inflate_state_dict",
     "load_encoder",
+    "read_encoder_config",
 ]

@@ -413,7 +413,31 @@ def load_encoder(path: str | Path, map_location: str | torch.device = "cpu") -> 
     weights = folder / WEIGHTS_FILE
     if not weights.is_file():
         raise FileNotFoundError(f"{str(weights)!r} not found; the encoder folder is incomplete")
+    return encoder_from_config(config, weights).to(map_location).eval()
+
+
+def read_encoder_config(path: str | Path) -> dict[str, Any]:
+    """The validated ``config.json`` of an encoder folder.
+
+    Raises:
+        FileNotFoundError: no ``config.json`` in the folder. ValueError: not an encoder config.
+    """
+    return _read_config(Path(path))
+
+
+def encoder_from_config(config: dict[str, Any], weights: str | Path | None = None) -> Encoder:
+    """Build the encoder a config dict (as in ``config.json``) describes.
+
+    Args:
+        config: an encoder config, e.g. from :func:`read_encoder_config` or a classifier folder (edit
+            ``architecture.drop_path_rate`` and the like before building).
+        weights: optional ``model.safetensors`` of the backbone; random initialisation when None.
+
+    Returns:
+        The encoder (train mode, on the CPU).
+    """
+    config = json.loads(json.dumps(config))  # deep copy: the encoder owns its config
     backbone = _build_backbone(config)
-    _load_weights(backbone, weights)
-    encoder = Encoder(_build_transform(config), backbone, config)
-    return encoder.to(map_location).eval()
+    if weights is not None:
+        _load_weights(backbone, Path(weights))
+    return Encoder(_build_transform(config), backbone, config)
