@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import warnings
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -109,7 +110,9 @@ def load_csv(path: Path) -> np.ndarray:
     except ValueError:
         skip = 1  # header row
     try:
-        arr = np.loadtxt(path, delimiter=delim, skiprows=skip, ndmin=2, dtype=np.float64)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "no data" is reported below as an error
+            arr = np.loadtxt(path, delimiter=delim, skiprows=skip, ndmin=2, dtype=np.float64)
     except ValueError as exc:
         raise InputFileError(f"{path}: not a numeric table ({exc}); fix that row") from exc
     if arr.size == 0:
