@@ -52,10 +52,15 @@ def _ref_at(refs, refe, leg, t, t_begin, h, j_lo, j_hi):
 
 
 @njit(cache=True)
-def _add_crossings(ev, n_ev, a, b, shift, leg, refs, refe, t_begin, h, j_lo, j_hi, tc0, fsw):
-    """Append times (+shift) where ref(leg) - carrier changes sign inside [a, b]."""
+def _add_crossings(ev, code, n_ev, a, b, shift, leg, tag, refs, refe, t_begin, h, j_lo, j_hi, tc0, fsw):
+    """Append times (+shift) where the sign of ref(leg) - carrier changes inside (a, b].
+
+    Pieces are split at carrier vertices and sub-step boundaries; a sign change across a
+    boundary (a jump of a held closed-loop reference) is an event too.
+    """
     cur = a
     half_t = 0.5 / fsw
+    prev = 0
     while cur < b:
         nv = tc0 + (math.floor((cur - tc0) / half_t) + 1.0) * half_t
         nb_ = t_begin + (math.floor((cur - t_begin) / h) + 1.0) * h
@@ -69,18 +74,23 @@ def _add_crossings(ev, n_ev, a, b, shift, leg, refs, refe, t_begin, h, j_lo, j_h
         t0 = t_begin + jj * h
         r0 = refs[slot, leg] + (refe[slot, leg] - refs[slot, leg]) * (cur - t0) / h
         r1 = refs[slot, leg] + (refe[slot, leg] - refs[slot, leg]) * (nxt - t0) / h
-        # carrier is linear on (cur, nxt): evaluate its slope sign at the midpoint
         xm = (mid - tc0) * fsw
         frm = xm - math.floor(xm)
         c_mid = 4.0 * frm - 1.0 if frm < 0.5 else 3.0 - 4.0 * frm
         slope = 4.0 * fsw if frm < 0.5 else -4.0 * fsw
-        c0 = c_mid + slope * (cur - mid)
-        c1 = c_mid + slope * (nxt - mid)
-        d0 = r0 - c0
-        d1 = r1 - c1
-        if (d0 > 0.0) != (d1 > 0.0):
-            ev[n_ev] = cur + (nxt - cur) * d0 / (d0 - d1) + shift
+        d0 = r0 - (c_mid + slope * (cur - mid))
+        d1 = r1 - (c_mid + slope * (nxt - mid))
+        s0 = 1 if d0 > 0.0 else -1
+        s1 = 1 if d1 > 0.0 else -1
+        if prev != 0 and prev != s0:
+            ev[n_ev] = cur + shift
+            code[n_ev] = tag
             n_ev += 1
+        if s0 != s1:
+            ev[n_ev] = cur + (nxt - cur) * d0 / (d0 - d1) + shift
+            code[n_ev] = tag
+            n_ev += 1
+        prev = s1
         cur = nxt
     return n_ev
 
@@ -260,6 +270,9 @@ def _simulate_one(prm, mask, h, t_begin, n_int, xbuf):
     iinf = np.zeros(3)
     acc = np.zeros(N_KINDS)
     ev = np.zeros(64)
+    code = np.zeros(64, dtype=np.int64)
+    gnow = np.zeros(3, dtype=np.bool_)
+    gdel = np.zeros(3, dtype=np.bool_)
     rnow = np.zeros(3)
     vc = prm[P_VDC]
     # phasor (cos, sin) of the reference angle at the sub-step start, advanced by rotation
@@ -351,52 +364,76 @@ def _simulate_one(prm, mask, h, t_begin, n_int, xbuf):
         em[0] = prm[P_E] * se
         em[1] = prm[P_E] * (-0.5 * se - _SQ3_2 * ce)
         em[2] = prm[P_E] * (-0.5 * se + _SQ3_2 * ce)
-        # PWM edges inside [t0, t1] (and those of the dead-time-delayed gate)
+        # PWM edges inside (t0, t1]: code x toggles the gate comparison of leg x, x + 3 its
+        # dead-time-delayed copy, 6 the start or end of an intermittent fault
         j_lo = max(0, j - nb + 1)
+        c0 = _carrier(t0, tc0, fsw)
         n_ev = 0
-        ev[n_ev] = t0
-        n_ev += 1
+        tv = tc0 + (math.floor((t0 - tc0) * 2.0 * fsw) + 1.0) * 0.5 / fsw
+        cv = _carrier(tv, tc0, fsw) if tv < t1 else 0.0
+        c1_ = _carrier(t1, tc0, fsw)
         for x in range(3):
-            n_ev = _add_crossings(ev, n_ev, t0, t1, 0.0, x, refs, refe, t_begin, h, j_lo, j, tc0, fsw)
-            if td > 0.0:
-                n_ev = _add_crossings(
-                    ev, n_ev, t0 - td, t1 - td, td, x, refs, refe, t_begin, h, j_lo, j, tc0, fsw
-                )
-        if td > 0.0:
-            tb = t_begin + math.floor((t1 - td - t_begin) / h) * h + td
-            if tb > t0 and tb < t1:
-                ev[n_ev] = tb
+            d0 = refs[slot, x] - c0
+            gnow[x] = d0 > 0.0
+            if tv < t1:
+                rv = refs[slot, x] + (refe[slot, x] - refs[slot, x]) * (tv - t0) / h
+                dv = rv - cv
+                if (d0 > 0.0) != (dv > 0.0):
+                    ev[n_ev] = t0 + (tv - t0) * d0 / (d0 - dv)
+                    code[n_ev] = x
+                    n_ev += 1
+                ta_, da = tv, dv
+            else:
+                ta_, da = t0, d0
+            d1 = refe[slot, x] - c1_
+            if (da > 0.0) != (d1 > 0.0):
+                ev[n_ev] = ta_ + (t1 - ta_) * da / (da - d1)
+                code[n_ev] = x
                 n_ev += 1
-        ev[n_ev] = t1
-        n_ev += 1
+            if td > 0.0:
+                tq = t0 - td
+                gdel[x] = _ref_at(refs, refe, x, tq, t_begin, h, j_lo, j) > _carrier(tq, tc0, fsw)
+                n_ev = _add_crossings(
+                    ev, code, n_ev, tq, t1 - td, td, x, x + 3, refs, refe, t_begin, h, j_lo, j,
+                    tc0, fsw,
+                )
+        if t0 < t_on < t1:
+            ev[n_ev] = t_on
+            code[n_ev] = 6
+            n_ev += 1
+        if t0 < t_off < t1:
+            ev[n_ev] = t_off
+            code[n_ev] = 6
+            n_ev += 1
         for a_ in range(1, n_ev):
             key = ev[a_]
+            kc = code[a_]
             b_ = a_ - 1
             while b_ >= 0 and ev[b_] > key:
                 ev[b_ + 1] = ev[b_]
+                code[b_ + 1] = code[b_]
                 b_ -= 1
             ev[b_ + 1] = key
+            code[b_ + 1] = kc
         for k in range(N_KINDS):
             acc[k] = 0.0
-        for p in range(n_ev - 1):
-            ta = max(t0, min(t1, ev[p]))
-            tb_ = max(t0, min(t1, ev[p + 1]))
-            if tb_ <= ta:
-                continue
-            tm = 0.5 * (ta + tb_)
-            cm = _carrier(tm, tc0, fsw)
-            faulted = t_on <= tm < t_off
-            for x in range(3):
-                g = _ref_at(refs, refe, x, tm, t_begin, h, j_lo, j) > cm
-                if td > 0.0:
-                    gd = _ref_at(refs, refe, x, tm - td, t_begin, h, j_lo, j) > _carrier(
-                        tm - td, tc0, fsw
-                    )
-                else:
-                    gd = g
-                up[x] = g and gd and not (faulted and mask[2 * x])
-                lo[x] = (not g) and (not gd) and not (faulted and mask[2 * x + 1])
-            vc = _step_piece(tb_ - ta, cur, up, lo, em, prm, vc, acc, vp, vm, st, u, iinf)
+        ta = t0
+        for p in range(n_ev + 1):
+            tb_ = t1 if p == n_ev else max(t0, min(t1, ev[p]))
+            if tb_ > ta:
+                faulted = t_on <= 0.5 * (ta + tb_) < t_off
+                for x in range(3):
+                    gd = gdel[x] if td > 0.0 else gnow[x]
+                    up[x] = gnow[x] and gd and not (faulted and mask[2 * x])
+                    lo[x] = (not gnow[x]) and (not gd) and not (faulted and mask[2 * x + 1])
+                vc = _step_piece(tb_ - ta, cur, up, lo, em, prm, vc, acc, vp, vm, st, u, iinf)
+                ta = tb_
+            if p < n_ev:
+                cc_ = code[p]
+                if cc_ < 3:
+                    gnow[cc_] = not gnow[cc_]
+                elif cc_ < 6:
+                    gdel[cc_ - 3] = not gdel[cc_ - 3]
         for k in range(N_KINDS):
             xbuf[j, k] = acc[k] / h
         cth = c1

@@ -23,13 +23,15 @@ CHANNEL_UNITS: dict[str, str] = {
 }  # fmt: skip
 
 DEFAULT_CHANNELS: tuple[str, ...] = ("ia", "ib", "ic")
-SUBSTEPS_PER_CARRIER = 16
+SUBSTEPS_PER_CARRIER = 8
 """Minimum number of sub-steps per carrier period (PWM edges inside a sub-step are exact anyway;
 this bounds the error of the midpoint back-EMF and the linearised reference)."""
 
 
 def substep_ratio(fsw: float, sample_rate: float, per_carrier: int = SUBSTEPS_PER_CARRIER) -> int:
     """Sub-steps per output sample: the smallest integer >= 2 giving ``per_carrier`` per period."""
+    if per_carrier < 4:
+        raise ValueError(f"need at least 4 sub-steps per carrier period, got {per_carrier}")
     return max(2, math.ceil(per_carrier * fsw / sample_rate - 1e-9))
 
 
