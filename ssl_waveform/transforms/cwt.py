@@ -72,6 +72,9 @@ class MorletScalogram(Representation):
         self.top_db = float(top_db)
         freqs = torch.logspace(math.log10(self.f_min), math.log10(f_max), self.image_size)
         self.register_buffer("center_frequencies", freqs, persistent=False)
+        # filters depend only on the padded length and device: computed once, reused every batch
+        self._cache_key: tuple[int, int, str] | None = None
+        self._cache = torch.empty(0)
 
     def _filters(self, n_fft: int, device: torch.device) -> torch.Tensor:
         """Analytic Morlet filters ``[S, n_fft]`` (real, zero at negative frequencies)."""
@@ -82,13 +85,25 @@ class MorletScalogram(Representation):
         keep = (freqs > 0) & (response > 1e-6)
         return torch.where(keep, 2.0 * response, torch.zeros_like(response))
 
+    def _folded_filters(self, total: int, hop: int, device: torch.device) -> torch.Tensor:
+        """Positive-frequency filters laid out for the folding matmul, ``[M, hop / 2, S]`` (cached)."""
+        key = (total, hop, str(device))
+        if self._cache_key != key:
+            half, n_points = hop // 2, total // hop
+            filters = self._filters(total, device)[:, : half * n_points] / hop
+            self._cache = filters.view(-1, half, n_points).permute(2, 1, 0).contiguous()
+            self._cache_key = key
+        return self._cache
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Transform ``x`` ``[B, C, T]`` (``T >= 8``) to ``[B, C, S, S]``."""
         self.check_input(x)
         batch, chans, length = x.shape
         if length < 8:
             raise ValueError(f"cwt: windows must have at least 8 samples, got {length}")
-        hop = max(1, length // (self.image_size * self.oversample))
+        # Even hop: the analytic filters vanish at negative frequencies (the upper half of the FFT),
+        # so only the first hop / 2 folding blocks, i.e. the rfft bins, contribute.
+        hop = 2 * max(1, length // (2 * self.image_size * self.oversample))
         # Reflect-pad by about half a window on each side (against wrap-around), keeping the padded
         # length a multiple of `hop` and the window's first sample on the sampling grid.
         pad_left = (length // 2 // hop) * hop
@@ -97,18 +112,14 @@ class MorletScalogram(Representation):
         total = padded.shape[-1]
         n_out = -(-length // hop)  # sampled time points inside the window
         n_points = total // hop
-        spectrum = torch.fft.fft(padded, dim=-1)  # [B, C, N]
+        half = hop // 2
+        spectrum = torch.fft.rfft(padded, dim=-1)[..., : half * n_points]  # [B, C, N / 2]
         # Fold every filtered spectrum into n_points bins (bin m collects frequencies m + j * n_points):
         # the inverse FFT of the folded spectrum is the filtered signal sampled every `hop` samples.
-        # Real-valued batched matmul over m: [M, B*C*2, hop] @ [M, hop, S] -> [M, B*C*2, S].
-        filters = (
-            (self._filters(total, x.device) / hop)
-            .view(-1, hop, n_points)
-            .permute(2, 1, 0)
-            .contiguous()
-        )
-        parts = torch.view_as_real(spectrum.view(batch, chans, hop, n_points))
-        parts = parts.permute(3, 0, 1, 4, 2).reshape(n_points, batch * chans * 2, hop)
+        # Real-valued batched matmul over m: [M, B*C*2, hop/2] @ [M, hop/2, S] -> [M, B*C*2, S].
+        filters = self._folded_filters(total, hop, x.device)
+        parts = torch.view_as_real(spectrum.reshape(batch, chans, half, n_points))
+        parts = parts.permute(3, 0, 1, 4, 2).reshape(n_points, batch * chans * 2, half)
         folded = torch.bmm(parts, filters).view(n_points, batch, chans, 2, -1).transpose(-1, -2)
         coeffs = torch.fft.ifft(torch.view_as_complex(folded.contiguous()), dim=0)  # [M, B, C, S]
         start = pad_left // hop

@@ -1,0 +1,113 @@
+"""Forward+backward throughput of every representation x encoder, and the transforms' share of a step.
+
+Prints a Markdown table: samples/s of one training step (transform, forward, backward, AdamW step)
+per representation and backbone, the transform's own time per batch and its share of the step.
+On CUDA the step runs under bf16 autocast with channels_last (2-D) and, with ``--compile``, also
+through ``torch.compile``.
+
+    python benchmarks/encoder_throughput.py                      # CPU, atto + tiny, 2-D and 1-D
+    python benchmarks/encoder_throughput.py --device cuda --compile --batch-size 256
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+
+import torch
+
+from ssl_waveform.models import create_encoder
+
+PAIRS_2D = ["convnext_atto", "convnext_tiny"]
+PAIRS_1D = ["convnext1d_atto", "convnext1d_tiny"]
+
+
+def timed(fn: Callable[[], object], iters: int, warmup: int, device: torch.device) -> float:
+    """Mean seconds per call of ``fn`` after ``warmup`` calls."""
+    for _ in range(warmup):
+        fn()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    for _ in range(iters):
+        fn()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return (time.perf_counter() - start) / iters
+
+
+def bench(
+    name: str, rep: str, args: argparse.Namespace, device: torch.device, compile_: bool
+) -> dict:
+    encoder = create_encoder(
+        name, rep, in_chans=args.channels, image_size=args.image_size if rep != "raw" else None
+    )
+    encoder.to(device).train()
+    cuda = device.type == "cuda"
+    if cuda and encoder.kind == "2d":
+        encoder.backbone.to(memory_format=torch.channels_last)
+    backbone_step = torch.compile(encoder.forward_input) if compile_ else encoder.forward_input
+    opt = torch.optim.AdamW(encoder.parameters(), lr=1e-4)
+    x = torch.randn(args.batch_size, args.channels, args.window, device=device)
+
+    def transform() -> torch.Tensor:
+        with torch.no_grad():
+            out = encoder.transform(x)
+        return out.contiguous(memory_format=torch.channels_last) if cuda and out.ndim == 4 else out
+
+    def step() -> None:
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cuda):
+            loss = backbone_step(transform()).float().pow(2).mean()
+        loss.backward()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+
+    t_step = timed(step, args.iters, args.warmup + (2 if compile_ else 0), device)
+    t_tr = timed(transform, args.iters, 1, device)
+    return dict(
+        encoder=name + (" (compiled)" if compile_ else ""),
+        rep=rep,
+        sps=args.batch_size / t_step,
+        step_ms=1e3 * t_step,
+        tr_ms=1e3 * t_tr,
+        share=t_tr / t_step,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--channels", type=int, default=3)
+    parser.add_argument("--window", type=int, default=2048)
+    parser.add_argument("--image-size", type=int, default=64)
+    parser.add_argument("--iters", type=int, default=3)
+    parser.add_argument("--warmup", type=int, default=1)
+    parser.add_argument("--encoders", nargs="*", default=PAIRS_2D + PAIRS_1D)
+    parser.add_argument("--representations", nargs="*", default=["stft", "cwt", "fold", "gaf"])
+    parser.add_argument("--compile", action="store_true", help="also time torch.compile (CUDA)")
+    args = parser.parse_args()
+    device = torch.device(args.device)
+    print(
+        f"device={device} torch={torch.__version__} threads={torch.get_num_threads()} "
+        f"batch={args.batch_size} window={args.channels}x{args.window} image={args.image_size}"
+    )
+    print("| encoder | representation | samples/s | step ms | transform ms | transform share |")
+    print("|---|---|---:|---:|---:|---:|")
+    for name in args.encoders:
+        reps = ["raw"] if name.startswith("convnext1d") else args.representations
+        for rep in reps:
+            for compile_ in [False, True] if args.compile else [False]:
+                r = bench(name, rep, args, device, compile_)
+                print(
+                    f"| {r['encoder']} | {r['rep']} | {r['sps']:.1f} | {r['step_ms']:.0f} | "
+                    f"{r['tr_ms']:.1f} | {100 * r['share']:.1f}% |",
+                    flush=True,
+                )
+
+
+if __name__ == "__main__":
+    main()
