@@ -10,7 +10,8 @@ from pathlib import Path
 
 
 def _corpus(runs: str | Path, windows: int, seed: int, labeled: bool) -> Path:
-    from ssl_waveform.sim import SimConfig, write_corpus
+    from ssl_waveform.sim.config import SimConfig
+    from ssl_waveform.sim.corpus import write_corpus
 
     kind = "labeled" if labeled else "unlabeled"
     root = Path(runs) / "data" / f"sim_{kind}_n{windows}_seed{seed}"

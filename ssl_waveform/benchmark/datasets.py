@@ -30,7 +30,7 @@ SEEDS = {"unlabeled": 100, "labeled": 101, "in_dist": 200, "op_shift": 201, "clo
 
 def sim_config(kind: str, preset: Preset):
     """SimConfig of a benchmark corpus kind (see the module docstring)."""
-    from ssl_waveform.sim import SimConfig
+    from ssl_waveform.sim.config import SimConfig
 
     base = SimConfig(windows_per_shard=preset.windows_per_shard, closed_loop_fraction=0.0)
     if kind in ("unlabeled", "labeled", "in_dist"):
@@ -44,7 +44,7 @@ def sim_config(kind: str, preset: Preset):
 
 def sim_corpus(out: Path, kind: str, preset: Preset) -> Path:
     """Simulate (or resume, or reuse) one benchmark corpus under ``out/data``."""
-    from ssl_waveform.sim import write_corpus
+    from ssl_waveform.sim.corpus import write_corpus
 
     windows = {
         "unlabeled": preset.unlabeled_windows,
