@@ -1,13 +1,24 @@
-"""ssl_waveform.sim: physics-based, vectorised two-level three-phase inverter simulator."""
+"""ssl_waveform.sim: physics-based, vectorised two-level three-phase inverter simulator.
 
+See ``docs/simulator.md`` for the circuit, conventions, fault families and the ngspice check.
+"""
+
+from ssl_waveform.sim.config import SimConfig, WindowSpec, sample_point, sample_windows
+from ssl_waveform.sim.corpus import generate_shard, write_corpus
+from ssl_waveform.sim.families import FAMILIES, SWITCH_CLASSES, class_names, open_switches
+from ssl_waveform.sim.ngspice import ngspice_available, nrmse, run_ngspice, write_netlist
 from ssl_waveform.sim.point import CONTROL_MODES, SWITCHES, OperatingPoint, fault_mask
+from ssl_waveform.sim.sensors import SensorModel, apply_sensor
 from ssl_waveform.sim.simulator import (
     CHANNEL_UNITS,
     CHANNELS,
     DEFAULT_CHANNELS,
+    SubstepGrid,
+    decimate_substeps,
     decimation_filter,
     simulate,
     simulate_batch,
+    substep_grid,
     substep_ratio,
     time_grid,
 )
@@ -17,12 +28,31 @@ __all__ = [
     "CHANNEL_UNITS",
     "CONTROL_MODES",
     "DEFAULT_CHANNELS",
+    "FAMILIES",
     "SWITCHES",
+    "SWITCH_CLASSES",
     "OperatingPoint",
+    "SensorModel",
+    "SimConfig",
+    "SubstepGrid",
+    "WindowSpec",
+    "apply_sensor",
+    "class_names",
+    "decimate_substeps",
     "decimation_filter",
     "fault_mask",
+    "generate_shard",
+    "ngspice_available",
+    "nrmse",
+    "open_switches",
+    "run_ngspice",
+    "sample_point",
+    "sample_windows",
     "simulate",
     "simulate_batch",
+    "substep_grid",
     "substep_ratio",
     "time_grid",
+    "write_corpus",
+    "write_netlist",
 ]
