@@ -1,0 +1,77 @@
+"""Simulator throughput (windows/s) and, when ngspice is installed, speed ratio and NRMSE vs ngspice.
+
+Windows: 3 channels x 2048 samples at 20 kHz, fsw 10 kHz, 50 ms settle from rest, random
+operating points and the 22 switch classes. Numba compile time is excluded (a warm-up call runs
+first; with ``cache=True`` later processes load the compiled kernel from disk).
+
+Usage::
+
+    python benchmarks/simulator_throughput.py [--windows 256] [--ngspice 3] [--threads N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import time
+
+import numba
+import numpy as np
+
+from ssl_waveform.sim import (
+    SWITCH_CLASSES,
+    SimConfig,
+    ngspice_available,
+    nrmse,
+    open_switches,
+    run_ngspice,
+    sample_point,
+    simulate_batch,
+)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--windows", type=int, default=256)
+    ap.add_argument("--ngspice", type=int, default=3, help="windows also simulated by ngspice")
+    ap.add_argument("--threads", type=int, default=numba.config.NUMBA_NUM_THREADS)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    numba.set_num_threads(args.threads)
+    rng = np.random.default_rng(args.seed)
+    cfg = SimConfig(fsw=(10_000.0, 10_000.0), closed_loop_fraction=0.0)
+    points = [
+        dataclasses.replace(sample_point(cfg, rng)[0], fsw=10_000.0) for _ in range(args.windows)
+    ]
+    faults = [open_switches(SWITCH_CLASSES[int(k)]) for k in rng.integers(22, size=args.windows)]
+    kw = {"sample_rate": 20_000.0, "duration": 2048 / 20_000.0, "settle": 0.05}
+    t = time.perf_counter()
+    simulate_batch(points[:1], faults[:1], **kw)
+    compile_s = time.perf_counter() - t
+    t = time.perf_counter()
+    x = simulate_batch(points, faults, **kw)
+    dt = time.perf_counter() - t
+    wps = args.windows / dt
+    print(f"machine: {os.cpu_count()} logical CPUs, numba threads {args.threads}")
+    print(f"first call (compile or cache load, excluded): {compile_s:.2f} s")
+    print(f"simulator: {args.windows} windows [3, 2048] in {dt:.2f} s = {wps:.1f} windows/s "
+          f"({wps / args.threads:.1f} windows/s per thread)")  # fmt: skip
+    if args.ngspice > 0 and ngspice_available():
+        errs, t_ng = [], 0.0
+        for i in range(args.ngspice):
+            t = time.perf_counter()
+            ref = run_ngspice(points[i], faults[i], **kw)
+            t_ng += time.perf_counter() - t
+            errs.append(nrmse(x[i], ref))
+            print(f"  ngspice window {i} (open {faults[i] or 'none'}): NRMSE {errs[-1]:.4f}")
+        ng_wps = args.ngspice / t_ng
+        print(f"ngspice: {ng_wps:.3f} windows/s (1 process, 1 core)")
+        print(f"speed ratio per core: {wps / args.threads / ng_wps:.0f}x; "
+              f"NRMSE max {max(errs):.4f}, mean {np.mean(errs):.4f}")  # fmt: skip
+    else:
+        print("ngspice not installed: skipped the comparison")
+
+
+if __name__ == "__main__":
+    main()
