@@ -199,3 +199,12 @@ def test_gaf_is_symmetric_with_unit_diagonal_extremes() -> None:
     assert torch.allclose(img, img.transpose(-1, -2), atol=1e-6)
     diag = torch.diagonal(img, dim1=-2, dim2=-1)  # cos(2 phi) = 2 x^2 - 1
     assert diag.max() <= 1.0 + 1e-6 and diag.min() >= -1.0 - 1e-6
+
+
+def test_pipeline_computes_in_float32_under_autocast() -> None:
+    pipe = create_pipeline("cwt", in_chans=3)
+    x = torch.randn(2, 3, T, generator=torch.Generator().manual_seed(4))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        y = pipe(x)
+    assert y.dtype == torch.float32
+    assert torch.allclose(y, pipe(x), atol=1e-6)

@@ -117,7 +117,10 @@ class WaveformTransform(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Turn waveforms ``[B, C, T]`` into the backbone's input."""
         check_waveform_batch(x, self.in_chans, where="encoder input")
-        out = self.representation(self.normalization(x))
+        # Representations are computed in float32 even under bf16/fp16 autocast (FFTs, cumulative
+        # sums and the CWT's folding matmul lose too much precision in half precision).
+        with torch.autocast(device_type=x.device.type, enabled=False):
+            out = self.representation(self.normalization(x.float()))
         if self.input_mean is not None and self.input_std is not None:
             shape = (1, -1) + (1,) * (out.ndim - 2)
             mean = torch.tensor(self.input_mean, device=out.device, dtype=out.dtype).view(shape)
