@@ -1,0 +1,177 @@
+"""Throughput of one MAE, SimCLR and supervised training step on the same encoder and input.
+
+Each step is forward + backward + AdamW update on a fixed random batch of waveforms; the table
+gives samples/s, the step time relative to the supervised step (target for MAE: <= 1.3x) and, on
+CUDA, model FLOP utilisation (FLOPs counted once per step with ``FlopCounterMode``) against the
+card's dense bf16 peak. On CUDA the steps run under bf16 autocast with channels_last inputs.
+
+Usage:
+    python benchmarks/pretrain_throughput.py --encoder convnext_atto --representation stft
+    python benchmarks/pretrain_throughput.py --encoder convnext1d_atto --representation raw
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import platform
+import time
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+from ssl_waveform.methods import MaskedAutoencoder, SimCLR
+from ssl_waveform.models import create_encoder
+
+# dense bf16 tensor-core peaks in TFLOP/s, matched against torch.cuda.get_device_name()
+PEAK_BF16_TFLOPS = {
+    "H200": 989.0,
+    "H100": 989.0,
+    "A100": 312.0,
+    "L40S": 362.0,
+    "A10": 125.0,
+    "4090": 165.0,
+}
+
+
+class Supervised(nn.Module):
+    """Plain classification step of the same encoder: embedding -> linear -> cross-entropy."""
+
+    def __init__(self, encoder: nn.Module, num_classes: int = 10) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.head = nn.Linear(encoder.num_features, num_classes)
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        return {"loss": F.cross_entropy(self.head(self.encoder(batch["x"])), batch["y"])}
+
+
+METHODS: dict[str, Callable[[nn.Module], nn.Module]] = {
+    "supervised": Supervised,
+    "mae": MaskedAutoencoder,
+    "simclr": SimCLR,
+}
+
+
+def peak_tflops(device: torch.device) -> float | None:
+    if device.type != "cuda":
+        return None
+    name = torch.cuda.get_device_name(device)
+    return next((v for k, v in PEAK_BF16_TFLOPS.items() if k in name), None)
+
+
+def make_step(
+    method: nn.Module, batch: dict[str, torch.Tensor], device: torch.device
+) -> Callable[[], None]:
+    opt = torch.optim.AdamW(method.parameters(), lr=1e-4)
+    autocast = (
+        torch.autocast("cuda", dtype=torch.bfloat16)
+        if device.type == "cuda"
+        else contextlib.nullcontext()
+    )
+
+    def step() -> None:
+        with autocast:
+            loss = method(batch)["loss"]
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    return step
+
+
+def measure(
+    steps_by_name: dict[str, Callable[[], None]], device: torch.device, warmup: int, rounds: int
+) -> dict[str, float]:
+    """Median seconds per step of each method, timed in interleaved rounds.
+
+    Interleaving (A, B, C, A, B, C, ...) keeps a changing machine load from favouring whichever
+    method happened to run in a quiet moment.
+    """
+    for step in steps_by_name.values():
+        for _ in range(warmup):
+            step()
+    times: dict[str, list[float]] = {name: [] for name in steps_by_name}
+    for _ in range(rounds):
+        for name, step in steps_by_name.items():
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+            t0 = time.perf_counter()
+            step()
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+            times[name].append(time.perf_counter() - t0)
+    return {name: sorted(t)[len(t) // 2] for name, t in times.items()}
+
+
+def count_flops(step: Callable[[], None]) -> int:
+    with FlopCounterMode(display=False) as counter:
+        step()
+    return counter.get_total_flops()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--encoder", default="convnext_atto")
+    parser.add_argument("--representation", default="stft")
+    parser.add_argument("--channels", type=int, default=3)
+    parser.add_argument("--window", type=int, default=2048)
+    parser.add_argument("--image-size", type=int, default=128)
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--steps", type=int, default=10, help="timed rounds per method")
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--methods", default="supervised,mae,simclr")
+    args = parser.parse_args()
+
+    device = torch.device(args.device)
+    torch.manual_seed(0)
+    image_size = args.image_size if args.representation != "raw" else None
+    batch = {
+        "x": torch.randn(args.batch, args.channels, args.window, device=device),
+        "y": torch.randint(0, 10, (args.batch,), device=device),
+    }
+    peak = peak_tflops(device)
+    print(
+        f"device={device} ({torch.cuda.get_device_name(device) if device.type == 'cuda' else platform.processor() or 'cpu'}), "
+        f"threads={torch.get_num_threads()}, torch={torch.__version__}"
+    )
+    print(
+        f"encoder={args.encoder} representation={args.representation} batch={args.batch} "
+        f"channels={args.channels} window={args.window} image_size={image_size}"
+    )
+    print(
+        f"{'method':<11}{'ms/step':>10}{'samples/s':>12}{'vs sup.':>9}{'GFLOP/step':>12}{'MFU':>8}"
+    )
+    steps: dict[str, Callable[[], None]] = {}
+    for name in args.methods.split(","):
+        torch.manual_seed(0)
+        encoder = create_encoder(
+            args.encoder,
+            args.representation,
+            args.channels,
+            window=args.window,
+            image_size=image_size,
+        )
+        method = METHODS[name](encoder).to(device).train()
+        if device.type == "cuda":
+            method = method.to(memory_format=torch.channels_last)
+        steps[name] = make_step(method, batch, device)
+    seconds = measure(steps, device, args.warmup, args.steps)
+    baseline = seconds.get("supervised", next(iter(seconds.values())))
+    for name, step in steps.items():
+        flops = count_flops(step)
+        mfu = f"{flops / seconds[name] / (peak * 1e12):.1%}" if peak else "n/a"
+        print(
+            f"{name:<11}{seconds[name] * 1e3:>10.1f}{args.batch / seconds[name]:>12.1f}"
+            f"{seconds[name] / baseline:>9.2f}{flops / 1e9:>12.2f}{mfu:>8}"
+        )
+
+
+if __name__ == "__main__":
+    main()
