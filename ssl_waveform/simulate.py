@@ -21,13 +21,17 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python -m ssl_waveform.simulate", description=__doc__)
     ap.add_argument("--out", required=True, help="corpus folder (created; resumed if present)")
     ap.add_argument("--windows", type=int, required=True, help="number of windows")
-    ap.add_argument("--labeled", action="store_true", help="store class labels (families in config)")
+    ap.add_argument(
+        "--labeled", action="store_true", help="store class labels (families in config)"
+    )
     ap.add_argument("--seed", type=int, default=0, help="corpus seed")
     ap.add_argument("--config", help="YAML with changes to SimConfig defaults")
     ap.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     args = ap.parse_args(argv)
     cfg = SimConfig.from_yaml(args.config) if args.config else SimConfig()
-    corpus = write_corpus(args.out, cfg, args.windows, args.seed, args.labeled, not args.no_progress)
+    corpus = write_corpus(
+        args.out, cfg, args.windows, args.seed, args.labeled, not args.no_progress
+    )
     print(f"wrote {len(corpus)} windows to {args.out}")
 
 

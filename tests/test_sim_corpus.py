@@ -74,17 +74,24 @@ def test_sensor_faults_do_what_they_say() -> None:
     assert info["sensor_phase"] == -1
     y, info = apply_sensor(x, 10.0, clean, "gain", rng)
     ph = int(info["sensor_phase"])
-    np.testing.assert_allclose(y[ph] / np.where(x[ph] == 0, 1, x[ph]), info["sensor_value"], rtol=1e-4, atol=1e-3)
+    np.testing.assert_allclose(
+        y[ph] / np.where(x[ph] == 0, 1, x[ph]), info["sensor_value"], rtol=1e-4, atol=1e-3
+    )
     assert not 0.8 < info["sensor_value"] < 1.2
     y, info = apply_sensor(x, 10.0, clean, "offset", rng)
     ph = int(info["sensor_phase"])
-    assert abs(np.mean(y[ph] - x[ph]) - info["sensor_value"]) < 1e-4 and abs(info["sensor_value"]) >= 1
+    assert (
+        abs(np.mean(y[ph] - x[ph]) - info["sensor_value"]) < 1e-4 and abs(info["sensor_value"]) >= 1
+    )
     y, info = apply_sensor(x, 10.0, clean, "stuck", rng)
     ph, k = int(info["sensor_phase"]), int(info["sensor_start"])
     assert np.ptp(y[ph, k:]) == 0 and np.ptp(y[ph, :k]) > 0 if k > 1 else np.ptp(y[ph, k:]) == 0
     y, info = apply_sensor(x, 10.0, clean, "noise_burst", rng)
     ph, a, b = int(info["sensor_phase"]), int(info["sensor_start"]), int(info["sensor_stop"])
-    assert np.std(y[ph, a:b] - x[ph, a:b]) > 0.5 and np.abs(np.delete(y[ph] - x[ph], np.s_[a:b])).max() < 1e-5
+    assert (
+        np.std(y[ph, a:b] - x[ph, a:b]) > 0.5
+        and np.abs(np.delete(y[ph] - x[ph], np.s_[a:b])).max() < 1e-5
+    )
     q, _ = apply_sensor(x, 10.0, SensorModel(gain_std=0, offset_std=0, noise_std=0), None, rng)
     lsb = 2 * 3.0 * 10.0 / 2**12
     np.testing.assert_allclose(q / lsb, np.round(q / lsb), atol=1e-3)

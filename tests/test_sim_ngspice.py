@@ -37,7 +37,9 @@ def _check(point: OperatingPoint, faults: list[str]) -> None:
 
 @needs_ngspice
 @pytest.mark.parametrize(
-    "point,faults", [(P1, []), (P1, ["Sa+"]), (P2, ["Sb+", "Sc-"])], ids=["healthy", "Sa+", "Sb+,Sc-"]
+    "point,faults",
+    [(P1, []), (P1, ["Sa+"]), (P2, ["Sb+", "Sc-"])],
+    ids=["healthy", "Sa+", "Sb+,Sc-"],
 )
 def test_matches_ngspice_fast_cases(point: OperatingPoint, faults: list[str]) -> None:
     _check(point, faults)

@@ -175,5 +175,5 @@ def test_batch_equals_single_and_validates() -> None:
         simulate(BASE, ["Sx+"])
     with pytest.raises(ValueError, match="valid"):
         simulate(BASE, channels=("iq",))
-    with pytest.raises(ValueError, match="OperatingPoint.r"):
+    with pytest.raises(ValueError, match=r"OperatingPoint\.r"):
         dataclasses.replace(BASE, r=0.0)

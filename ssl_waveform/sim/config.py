@@ -98,7 +98,9 @@ class SimConfig:
                 if not v[0] <= v[1]:
                     raise ValueError(f"SimConfig.{f.name}={v}: low must not exceed high")
         if self.window < 1 or self.windows_per_shard < 1 or self.sample_rate <= 0:
-            raise ValueError("SimConfig: window, windows_per_shard and sample_rate must be positive")
+            raise ValueError(
+                "SimConfig: window, windows_per_shard and sample_rate must be positive"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable dict (stored in the corpus description)."""
@@ -130,7 +132,9 @@ class SimConfig:
         """Load the changes to the defaults from a YAML file."""
         data = yaml.safe_load(Path(path).read_text()) or {}
         if not isinstance(data, dict):
-            raise ValueError(f"{path}: expected a mapping of SimConfig keys, got {type(data).__name__}")
+            raise ValueError(
+                f"{path}: expected a mapping of SimConfig keys, got {type(data).__name__}"
+            )
         return cls.from_dict(data, where=str(path))
 
 

@@ -43,7 +43,7 @@ def _carrier(t: float, tc0: float, fsw: float) -> float:
 @njit(cache=True)
 def _ref_at(refs, refe, leg, t, t_begin, h, j_lo, j_hi):
     """Reference of ``leg`` at time ``t`` from the ring buffer (linear inside a sub-step)."""
-    jj = int(math.floor((t - t_begin) / h))
+    jj = math.floor((t - t_begin) / h)
     jj = min(max(jj, j_lo), j_hi)
     nb = refs.shape[0]
     slot = jj % nb
@@ -52,7 +52,9 @@ def _ref_at(refs, refe, leg, t, t_begin, h, j_lo, j_hi):
 
 
 @njit(cache=True)
-def _add_crossings(ev, code, n_ev, a, b, shift, leg, tag, refs, refe, t_begin, h, j_lo, j_hi, tc0, fsw):
+def _add_crossings(
+    ev, code, n_ev, a, b, shift, leg, tag, refs, refe, t_begin, h, j_lo, j_hi, tc0, fsw
+):
     """Append times (+shift) where the sign of ref(leg) - carrier changes inside (a, b].
 
     Pieces are split at carrier vertices and sub-step boundaries; a sign change across a
@@ -68,7 +70,7 @@ def _add_crossings(ev, code, n_ev, a, b, shift, leg, tag, refs, refe, t_begin, h
         if nxt <= cur:
             nxt = min(b, cur + 1e-3 * h)
         mid = 0.5 * (cur + nxt)
-        jj = int(math.floor((mid - t_begin) / h))
+        jj = math.floor((mid - t_begin) / h)
         jj = min(max(jj, j_lo), j_hi)
         slot = jj % refs.shape[0]
         t0 = t_begin + jj * h
@@ -256,7 +258,7 @@ def _simulate_one(prm, mask, h, t_begin, n_int, xbuf):
     m = prm[P_M]
     closed = prm[P_MODE] > 0.5
     zs_on = prm[P_ZS] > 0.5
-    nb = int(math.ceil(td / h)) + 3
+    nb = math.ceil(td / h) + 3
     refs = np.zeros((nb, 3))
     refe = np.zeros((nb, 3))
     cur = np.zeros(3)
@@ -304,7 +306,7 @@ def _simulate_one(prm, mask, h, t_begin, n_int, xbuf):
         c1 *= nrm
         s1 *= nrm
         if closed:
-            ntr = int(math.floor((t0 - tc0) * fsw))
+            ntr = math.floor((t0 - tc0) * fsw)
             if ntr != last_trough or j == 0:
                 last_trough = ntr
                 ia, ib, ic = cur[0], cur[1], cur[2]
@@ -327,7 +329,9 @@ def _simulate_one(prm, mask, h, t_begin, n_int, xbuf):
                 rnow[1] = (-0.5 * vr.imag - _SQ3_2 * vr.real) / vhalf
                 rnow[2] = (-0.5 * vr.imag + _SQ3_2 * vr.real) / vhalf
                 if zs_on:
-                    z = -0.5 * (max(rnow[0], max(rnow[1], rnow[2])) + min(rnow[0], min(rnow[1], rnow[2])))
+                    z = -0.5 * (
+                        max(rnow[0], max(rnow[1], rnow[2])) + min(rnow[0], min(rnow[1], rnow[2]))
+                    )
                     for x in range(3):
                         rnow[x] += z
             for x in range(3):
@@ -394,8 +398,22 @@ def _simulate_one(prm, mask, h, t_begin, n_int, xbuf):
                 tq = t0 - td
                 gdel[x] = _ref_at(refs, refe, x, tq, t_begin, h, j_lo, j) > _carrier(tq, tc0, fsw)
                 n_ev = _add_crossings(
-                    ev, code, n_ev, tq, t1 - td, td, x, x + 3, refs, refe, t_begin, h, j_lo, j,
-                    tc0, fsw,
+                    ev,
+                    code,
+                    n_ev,
+                    tq,
+                    t1 - td,
+                    td,
+                    x,
+                    x + 3,
+                    refs,
+                    refe,
+                    t_begin,
+                    h,
+                    j_lo,
+                    j,
+                    tc0,
+                    fsw,
                 )
         if t0 < t_on < t1:
             ev[n_ev] = t_on

@@ -84,14 +84,16 @@ def write_netlist(
         f"* ssl_waveform inverter cross-check, open: {','.join(faults) or 'none'}",
         f"Vpos pos 0 DC {point.vdc / 2:.12g}",
         f"Vneg 0 neg DC {point.vdc / 2:.12g}",
-        f".model swm sw(vt=0.5 vh=0.1 ron=1e-4 roff=1e9)",
+        ".model swm sw(vt=0.5 vh=0.1 ron=1e-4 roff=1e9)",
         f".model dm d(is={_DIODE_IS:g} n={_DIODE_N:g} rs=1e-4 cjo=0)",
     ]
     w = 2 * math.pi * point.f
     pe = math.radians(point.phase_deg - point.load_angle_deg)
     for k, x in enumerate("abc"):
         now = f"({_ref_expr(point, k, t)}-{_carrier_expr(point, t)})"
-        dly = f"({_ref_expr(point, k, t + f'-{td:.12g}')}-{_carrier_expr(point, t + f'-{td:.12g}')})"
+        dly = (
+            f"({_ref_expr(point, k, t + f'-{td:.12g}')}-{_carrier_expr(point, t + f'-{td:.12g}')})"
+        )
         gu = f"u({now})*u({dly})" if td > 0 else f"u({now})"
         gl = f"(1-u({now}))*(1-u({dly}))" if td > 0 else f"(1-u({now}))"
         lines += [

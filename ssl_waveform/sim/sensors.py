@@ -43,8 +43,8 @@ def apply_sensor(
         (``sensor_phase`` = -1 when no fault).
     """
     c, t = x.shape
-    gain = 1.0 + model.gain_std * rng.standard_normal(c)
-    offset = model.offset_std * rated * rng.standard_normal(c)
+    gain = 1.0 + model.gain_std * np.asarray(rng.standard_normal(c))
+    offset = model.offset_std * rated * np.asarray(rng.standard_normal(c))
     y = gain[:, None] * x + offset[:, None] + model.noise_std * rated * rng.standard_normal((c, t))
     info = {"sensor_phase": -1.0, "sensor_value": 0.0, "sensor_start": -1.0, "sensor_stop": -1.0}
     if fault is not None:

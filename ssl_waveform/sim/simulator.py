@@ -73,7 +73,11 @@ class SubstepGrid(NamedTuple):
 
 
 def substep_grid(
-    fsw: float, sample_rate: float, settle: float, n_out: int, per_carrier: int = SUBSTEPS_PER_CARRIER
+    fsw: float,
+    sample_rate: float,
+    settle: float,
+    n_out: int,
+    per_carrier: int = SUBSTEPS_PER_CARRIER,
 ) -> SubstepGrid:
     """The sub-step grid used for a window (see :class:`SubstepGrid`)."""
     ratio = substep_ratio(fsw, sample_rate, per_carrier)
