@@ -12,6 +12,7 @@ through ``torch.compile``.
 from __future__ import annotations
 
 import argparse
+import statistics
 import time
 from collections.abc import Callable
 
@@ -24,17 +25,23 @@ PAIRS_1D = ["convnext1d_atto", "convnext1d_tiny"]
 
 
 def timed(fn: Callable[[], object], iters: int, warmup: int, device: torch.device) -> float:
-    """Mean seconds per call of ``fn`` after ``warmup`` calls."""
+    """Median seconds per call of ``fn`` over ``iters`` calls after ``warmup`` calls.
+
+    The median, not the mean, because the CPU sandbox is shared and single calls can be
+    slowed down several-fold by other processes.
+    """
     for _ in range(warmup):
         fn()
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    start = time.perf_counter()
+    times = []
     for _ in range(iters):
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        start = time.perf_counter()
         fn()
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    return (time.perf_counter() - start) / iters
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
 
 
 def bench(

@@ -175,7 +175,6 @@ def _build_transform(config: dict[str, Any]) -> WaveformTransform:
     rep = dict(config["representation"])
     norm = dict(config["normalization"])
     input_norm = config.get("input_norm") or {}
-    norm.pop("eps", None)
     return create_pipeline(
         rep.pop("name"),
         config["architecture"]["in_chans"],
@@ -183,6 +182,7 @@ def _build_transform(config: dict[str, Any]) -> WaveformTransform:
         normalization=norm.pop("mode"),
         norm_mean=norm.pop("mean", None),
         norm_std=norm.pop("std", None),
+        norm_eps=norm.pop("eps"),
         input_mean=input_norm.get("mean"),
         input_std=input_norm.get("std"),
         **rep,

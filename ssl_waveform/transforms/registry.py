@@ -151,6 +151,7 @@ def create_pipeline(
     normalization: str = "per_sample",
     norm_mean: Sequence[float] | None = None,
     norm_std: Sequence[float] | None = None,
+    norm_eps: float = 1e-6,
     input_mean: Sequence[float] | None = None,
     input_std: Sequence[float] | None = None,
     **transform_kwargs: Any,
@@ -165,6 +166,7 @@ def create_pipeline(
         normalization: Waveform normalisation mode (see :class:`WaveformNormalization`).
         norm_mean: Per-channel corpus mean (``normalization="corpus"``).
         norm_std: Per-channel corpus std (``normalization="corpus"``).
+        norm_eps: Added to the standard deviation (waveform units), see :class:`WaveformNormalization`.
         input_mean: Per-channel mean applied after the representation (e.g. ImageNet), or ``None``.
         input_std: Per-channel std applied after the representation, or ``None``.
         **transform_kwargs: Representation-specific settings.
@@ -172,5 +174,7 @@ def create_pipeline(
     rep = create_transform(
         representation, in_chans, sample_rate=sample_rate, image_size=image_size, **transform_kwargs
     )
-    norm = WaveformNormalization(normalization, in_chans, mean=norm_mean, std=norm_std)
+    norm = WaveformNormalization(
+        normalization, in_chans, mean=norm_mean, std=norm_std, eps=norm_eps
+    )
     return WaveformTransform(rep, norm, input_mean=input_mean, input_std=input_std)
