@@ -250,7 +250,10 @@ def load_classifier(path: str | Path, map_location: str | torch.device = "cpu") 
         dropout=float(cfg["head"].get("dropout", 0.0)),
     )
     state = safetensors.torch.load_file(str(w_path), device=str(map_location))
-    missing, unexpected = model.load_state_dict(state, strict=False)
+    try:
+        missing, unexpected = model.load_state_dict(state, strict=False)
+    except RuntimeError as err:  # shape mismatches raise even with strict=False
+        raise ValueError(f"{w_path}: weights do not match the config: {err}") from err
     if missing or unexpected:
         raise ValueError(
             f"{w_path}: weights do not match the config (missing {missing[:5]}, unexpected {unexpected[:5]})"
