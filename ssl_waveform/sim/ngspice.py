@@ -3,8 +3,8 @@
 The netlist is written from the circuit description only (not from the simulator's internals):
 voltage-controlled switches (``S`` elements, tiny on-resistance) gated by behavioural sources that
 compare the same sinusoidal reference with the same triangle carrier, antiparallel diodes
-(steep exponential diode in series with a fixed offset so the drop is ``diode_drop`` within a few
-millivolts), R-L-EMF loads in an isolated star (1 GOhm to ground for a DC path). An open-circuited
+(ngspice diode with 10 mOhm series resistance in series with a fixed offset so the drop is
+``diode_drop`` at 10 A), R-L-EMF loads in an isolated star (1 GOhm to ground for a DC path). An open-circuited
 switch has its gate tied low (only its 1 GOhm off-resistance remains); its diode stays. The waveform ngspice produces is averaged over the
 simulator's sub-steps and decimated by the same FIR, so both are compared like for like. A 1 nF + 50 Ohm RC snubber from each pole to the midpoint
 keeps the node defined while both devices of a leg are off (it carries no load current: the
@@ -27,6 +27,8 @@ from ssl_waveform.sim.simulator import decimate_substeps, substep_grid
 
 _DIODE_N = 1.0
 _DIODE_IS = 1e-12
+_DIODE_RS = 1e-2
+_DIODE_I_REF = 10.0
 _THERMAL_V = 0.025852
 
 
@@ -79,13 +81,17 @@ def write_netlist(
     mask = fault_mask(list(faults))
     t = f"time+{t_begin:.15g}"
     td = point.dead_time
-    v_off = point.diode_drop - _DIODE_N * _THERMAL_V * math.log(10.0 / _DIODE_IS)
+    v_off = (
+        point.diode_drop
+        - _DIODE_N * _THERMAL_V * math.log(_DIODE_I_REF / _DIODE_IS)
+        - _DIODE_I_REF * _DIODE_RS
+    )
     lines = [
         f"* ssl_waveform inverter cross-check, open: {','.join(faults) or 'none'}",
         f"Vpos pos 0 DC {point.vdc / 2:.12g}",
         f"Vneg 0 neg DC {point.vdc / 2:.12g}",
         ".model swm sw(vt=0.5 vh=0.1 ron=1e-4 roff=1e9)",
-        f".model dm d(is={_DIODE_IS:g} n={_DIODE_N:g} rs=1e-4 cjo=0)",
+        f".model dm d(is={_DIODE_IS:g} n={_DIODE_N:g} rs={_DIODE_RS:g} cjo=0)",
     ]
     w = 2 * math.pi * point.f
     pe = math.radians(point.phase_deg - point.load_angle_deg)
@@ -177,8 +183,15 @@ def run_ngspice(
             raise RuntimeError(
                 f"ngspice failed on {cir.name} (exit {res.returncode}):\n{res.stderr[-2000:]}"
             )
-        data = np.loadtxt(out, skiprows=1)
+        data = np.loadtxt(out, skiprows=1, ndmin=2)
     t, cur = data[:, 0], data[:, 1:4].T
+    scale = max(float(np.abs(cur).max()), 1e-9)
+    if t[-1] < t_stop * (1 - 1e-6) or np.abs(cur.sum(axis=0)).max() > 1e-3 * scale:
+        raise RuntimeError(
+            f"ngspice did not converge for {point} with open {list(faults)}: it stopped at "
+            f"t = {t[-1]:.6g} s of {t_stop:.6g} s or broke Kirchhoff's current law "
+            f"(max |ia + ib + ic| = {np.abs(cur.sum(axis=0)).max():.3g} A); try a smaller max_step"
+        )
     # exact box averages of the piecewise-linear ngspice waveform over each sub-step
     cum = np.concatenate(
         [np.zeros((3, 1)), np.cumsum(0.5 * (cur[:, 1:] + cur[:, :-1]) * np.diff(t), axis=1)], axis=1
