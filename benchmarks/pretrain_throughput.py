@@ -85,26 +85,33 @@ def make_step(
 
 def measure(
     steps_by_name: dict[str, Callable[[], None]], device: torch.device, warmup: int, rounds: int
-) -> dict[str, float]:
-    """Median seconds per step of each method, timed in interleaved rounds.
+) -> dict[str, tuple[float, float]]:
+    """Median wall-clock and process-CPU seconds per step of each method, in interleaved rounds.
 
     Interleaving (A, B, C, A, B, C, ...) keeps a changing machine load from favouring whichever
-    method happened to run in a quiet moment.
+    method happened to run in a quiet moment; on a shared CPU the process CPU time is the steadier
+    figure (it does not count time spent waiting for a core).
     """
     for step in steps_by_name.values():
         for _ in range(warmup):
             step()
-    times: dict[str, list[float]] = {name: [] for name in steps_by_name}
+    wall: dict[str, list[float]] = {name: [] for name in steps_by_name}
+    cpu: dict[str, list[float]] = {name: [] for name in steps_by_name}
     for _ in range(rounds):
         for name, step in steps_by_name.items():
             if device.type == "cuda":
                 torch.cuda.synchronize(device)
-            t0 = time.perf_counter()
+            w0, c0 = time.perf_counter(), time.process_time()
             step()
             if device.type == "cuda":
                 torch.cuda.synchronize(device)
-            times[name].append(time.perf_counter() - t0)
-    return {name: sorted(t)[len(t) // 2] for name, t in times.items()}
+            wall[name].append(time.perf_counter() - w0)
+            cpu[name].append(time.process_time() - c0)
+    return {name: (_median(wall[name]), _median(cpu[name])) for name in steps_by_name}
+
+
+def _median(values: list[float]) -> float:
+    return sorted(values)[len(values) // 2]
 
 
 def count_flops(step: Callable[[], None]) -> int:
@@ -145,8 +152,11 @@ def main() -> None:
         f"encoder={args.encoder} representation={args.representation} batch={args.batch} "
         f"channels={args.channels} window={args.window} image_size={image_size}"
     )
+    # on CUDA the wall time is the cost; on a (shared) CPU the process CPU time is the steadier one
+    cost = 0 if device.type == "cuda" else 1
     print(
-        f"{'method':<11}{'ms/step':>10}{'samples/s':>12}{'vs sup.':>9}{'GFLOP/step':>12}{'MFU':>8}"
+        f"{'method':<11}{'wall ms':>9}{'cpu ms':>9}{'samples/s':>11}{'cost vs sup.':>14}"
+        f"{'GFLOP/step':>12}{'MFU':>8}"
     )
     steps: dict[str, Callable[[], None]] = {}
     for name in args.methods.split(","):
@@ -162,14 +172,15 @@ def main() -> None:
         if device.type == "cuda":
             method = method.to(memory_format=torch.channels_last)
         steps[name] = make_step(method, batch, device)
-    seconds = measure(steps, device, args.warmup, args.steps)
-    baseline = seconds.get("supervised", next(iter(seconds.values())))
+    timings = measure(steps, device, args.warmup, args.steps)
+    baseline = timings.get("supervised", next(iter(timings.values())))[cost]
     for name, step in steps.items():
+        wall, cpu = timings[name]
         flops = count_flops(step)
-        mfu = f"{flops / seconds[name] / (peak * 1e12):.1%}" if peak else "n/a"
+        mfu = f"{flops / wall / (peak * 1e12):.1%}" if peak else "n/a"
         print(
-            f"{name:<11}{seconds[name] * 1e3:>10.1f}{args.batch / seconds[name]:>12.1f}"
-            f"{seconds[name] / baseline:>9.2f}{flops / 1e9:>12.2f}{mfu:>8}"
+            f"{name:<11}{wall * 1e3:>9.1f}{cpu * 1e3:>9.1f}{args.batch / wall:>11.1f}"
+            f"{timings[name][cost] / baseline:>13.2f}x{flops / 1e9:>12.2f}{mfu:>8}"
         )
 
 
