@@ -24,7 +24,7 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from ssl_waveform.methods import MaskedAutoencoder, SimCLR
-from ssl_waveform.models import create_encoder
+from ssl_waveform.models import Encoder, create_encoder
 
 # dense bf16 tensor-core peaks in TFLOP/s, matched against torch.cuda.get_device_name()
 PEAK_BF16_TFLOPS = {
@@ -40,7 +40,7 @@ PEAK_BF16_TFLOPS = {
 class Supervised(nn.Module):
     """Plain classification step of the same encoder: embedding -> linear -> cross-entropy."""
 
-    def __init__(self, encoder: nn.Module, num_classes: int = 10) -> None:
+    def __init__(self, encoder: Encoder, num_classes: int = 10) -> None:
         super().__init__()
         self.encoder = encoder
         self.head = nn.Linear(encoder.num_features, num_classes)
@@ -49,7 +49,7 @@ class Supervised(nn.Module):
         return {"loss": F.cross_entropy(self.head(self.encoder(batch["x"])), batch["y"])}
 
 
-METHODS: dict[str, Callable[[nn.Module], nn.Module]] = {
+METHODS: dict[str, Callable[[Encoder], nn.Module]] = {
     "supervised": Supervised,
     "mae": MaskedAutoencoder,
     "simclr": SimCLR,

@@ -27,7 +27,7 @@ from ssl_waveform.methods.masking import (
     upsample_mask,
 )
 from ssl_waveform.methods.sparse import masked_forward_features
-from ssl_waveform.models import ConvNeXtBlock1d
+from ssl_waveform.models import ConvNeXtBlock1d, Encoder
 
 _CONV: dict[str, type[nn.Conv1d] | type[nn.Conv2d]] = {"1d": nn.Conv1d, "2d": nn.Conv2d}
 _NDIM = {"1d": 1, "2d": 2}
@@ -54,7 +54,7 @@ def _check_kind(kind: str) -> None:
 
 def input_channels(backbone: nn.Module) -> int:
     """Channels of the model input a ConvNeXt backbone expects (read from its stem's first conv)."""
-    for module in backbone.stem.modules():
+    for module in backbone.get_submodule("stem").modules():
         if isinstance(module, (nn.Conv1d, nn.Conv2d)):
             return module.in_channels
     raise ValueError(f"backbone {type(backbone).__name__} has no convolution in its stem")
@@ -115,7 +115,7 @@ class MaskedAutoencoder(nn.Module):
 
     def __init__(
         self,
-        encoder: nn.Module,
+        encoder: Encoder,
         mask_ratio: float = 0.6,
         masking: str = "random",
         decoder_dim: int = 256,

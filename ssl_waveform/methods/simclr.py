@@ -18,6 +18,7 @@ from lightly.models.modules import SimCLRProjectionHead
 from torch import Tensor, nn
 
 from ssl_waveform.augment import AugmentationPolicy, create_policy
+from ssl_waveform.models import Encoder
 
 
 def _distributed_on_accelerator() -> bool:
@@ -49,7 +50,7 @@ class SimCLR(nn.Module):
 
     def __init__(
         self,
-        encoder: nn.Module,
+        encoder: Encoder,
         augment: str | AugmentationPolicy = "default",
         hidden_dim: int | None = None,
         output_dim: int = 128,

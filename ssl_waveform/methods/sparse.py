@@ -15,6 +15,8 @@ code is duplicated.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import Tensor, nn
 
@@ -26,7 +28,7 @@ def _keep_at(keep: Tensor, x: Tensor) -> Tensor:
     return upsample_mask(keep, tuple(x.shape[2:])).to(x.dtype)
 
 
-def masked_grn(grn: nn.Module, x: Tensor, keep: Tensor, channel_dim: int) -> Tensor:
+def masked_grn(grn: Any, x: Tensor, keep: Tensor, channel_dim: int) -> Tensor:
     """Global Response Normalization with statistics over visible positions only.
 
     Same arithmetic as timm's ``GlobalResponseNorm``: ``x + bias + weight * x * N(x)`` with
@@ -51,7 +53,7 @@ def masked_grn(grn: nn.Module, x: Tensor, keep: Tensor, channel_dim: int) -> Ten
     return x + torch.addcmul(grn.bias.view(shape), grn.weight.view(shape), x * x_n)
 
 
-def _masked_mlp(mlp: nn.Module, x: Tensor, keep: Tensor, channel_dim: int) -> Tensor:
+def _masked_mlp(mlp: Any, x: Tensor, keep: Tensor, channel_dim: int) -> Tensor:
     if not hasattr(mlp, "grn"):  # plain MLP: purely per position, nothing to mask
         return mlp(x)
     x = mlp.drop1(mlp.act(mlp.fc1(x)))
@@ -59,7 +61,7 @@ def _masked_mlp(mlp: nn.Module, x: Tensor, keep: Tensor, channel_dim: int) -> Te
     return mlp.drop2(mlp.fc2(x))
 
 
-def _layer_scale(block: nn.Module, x: Tensor) -> Tensor:
+def _layer_scale(block: Any, x: Tensor) -> Tensor:
     """Apply the block's layer scale to channels-first ``x``, whichever way the block stores it."""
     gamma = getattr(block, "gamma", None)
     if isinstance(gamma, Tensor):
@@ -70,7 +72,7 @@ def _layer_scale(block: nn.Module, x: Tensor) -> Tensor:
     return x
 
 
-def _masked_block(block: nn.Module, x: Tensor, keep: Tensor) -> Tensor:
+def _masked_block(block: Any, x: Tensor, keep: Tensor) -> Tensor:
     m = _keep_at(keep, x)  # [B, 1, *S]
     shortcut = x
     x = block.conv_dw(x * m) * m
@@ -85,7 +87,7 @@ def _masked_block(block: nn.Module, x: Tensor, keep: Tensor) -> Tensor:
     return block.drop_path(x) + block.shortcut(shortcut)
 
 
-def masked_forward_features(backbone: nn.Module, x: Tensor, visible: Tensor) -> Tensor:
+def masked_forward_features(backbone: Any, x: Tensor, visible: Tensor) -> Tensor:
     """Run a ConvNeXt backbone as if hidden cells were absent (dense emulation of sparse convs).
 
     Args:
