@@ -52,6 +52,7 @@ class Preset:
     itsc_window: int = 1024
     itsc_hop: int = 512
     windows_per_shard: int = 1024
+    min_batches_per_epoch: int = 8
 
 
 def _grid(encoder: str, rep: str, budgets: list[int], modes: list[str]) -> Axis:
@@ -64,17 +65,18 @@ PRESETS: dict[str, Preset] = {
         unlabeled_windows=192,
         labeled_windows=22 * 8,
         test_windows=22 * 3,
-        axes=[_grid("test_convnext", "stft", [1, 2, 0], ["finetune", "probe", "knn"])],
+        axes=[_grid("test_convnext", "stft", [1, 0], ["finetune", "probe", "knn"])],
         seeds=[0],
         pretrain_epochs=1,
         pretrain_batch=32,
         finetune_epochs=1,
         finetune_batch=16,
-        image_size=32,
+        image_size=64,
         snr_db=[20.0, 10.0],
-        noise_budget=2,
+        noise_budget=1,
         itsc_budgets=[1],
         windows_per_shard=128,
+        min_batches_per_epoch=2,
     ),
     "cpu": Preset(
         name="cpu",

@@ -85,7 +85,10 @@ def _table(
         if (nr["encoder"], nr["representation"]) == (enc, rep) and "ImageNet" not in {
             row.split("|")[1].strip() for row in lines[2:]
         }:
-            lines.append(f"| ImageNet | {nr['reason']} |" + " |" * (len(cols) - 1))
+            lines.append(
+                "| ImageNet | not run: no ImageNet weights available (see 'Not run') |"
+                + " |" * (len(cols) - 1)
+            )
             break
     return "\n".join(lines)
 
@@ -251,7 +254,7 @@ def write_report(
     if not_run:
         lines += ["## Not run", ""]
         for reason in sorted({nr["reason"] for nr in not_run}):
-            lines.append(f"- ImageNet: {reason}")
+            lines.append(f"- ImageNet rows: {reason}")
         lines.append("")
     axes = [(a.encoder, a.representation) for a in p.axes]
     modes_by_axis = {(a.encoder, a.representation): a.modes for a in p.axes}

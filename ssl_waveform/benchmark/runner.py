@@ -25,9 +25,10 @@ from ssl_waveform.data import Corpus
 from ssl_waveform.evaluation import classification_metrics
 
 CLASSICAL = "classical"
+IMAGENET_NOT_RUN = "not run: no ImageNet weights available"
 IMAGENET_HELP = (
-    "not run: no ImageNet weights available. Provide them with --imagenet-weights PATH (a timm ConvNeXt "
-    "checkpoint, .safetensors or .pth) or put timm's weights in the Hugging Face cache and set HF_HUB_OFFLINE=1"
+    f"{IMAGENET_NOT_RUN}. Provide them with --imagenet-weights PATH (a timm ConvNeXt checkpoint, "
+    ".safetensors or .pth) or put timm's weights in the Hugging Face cache and set HF_HUB_OFFLINE=1"
 )
 
 
@@ -191,6 +192,7 @@ class Benchmark:
             subset_seed=seed,
             mode="probe" if mode == "probe" else "full",
             adapt_sample_rate=True,
+            min_batches_per_epoch=p.min_batches_per_epoch,
         )
         cfg.engine = dataclasses.replace(
             cfg.engine, epochs=p.finetune_epochs, batch_size=p.finetune_batch, seed=seed

@@ -1,0 +1,106 @@
+"""The benchmark's smoke preset end to end: report format, value ranges, resume."""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ssl_waveform.benchmark import PRESETS, BenchmarkConfig, run_benchmark
+from ssl_waveform.benchmark.baselines import fft_features, knn_predict, logistic_regression
+from ssl_waveform.benchmark.datasets import add_noise
+
+from .conftest import EXTERNAL_DATA
+
+
+def test_knn_matches_naive_majority() -> None:
+    rng = np.random.default_rng(0)
+    train = rng.standard_normal((30, 8))
+    y = rng.integers(0, 3, 30)
+    test = train[:10] + 1e-3 * rng.standard_normal((10, 8))
+    # k=1: the nearest neighbour of a slightly perturbed training point is that point
+    np.testing.assert_array_equal(knn_predict(train, y, test, k=1), y[:10])
+
+
+def test_fft_logreg_separates_easy_classes() -> None:
+    rng = np.random.default_rng(1)
+    t = np.arange(512) / 512
+    x, y = [], []
+    for k in range(40):
+        c = k % 2
+        base = np.sin(2 * np.pi * 5 * t) + (0.5 * np.sin(2 * np.pi * 40 * t) if c else 0.0)
+        x.append(np.stack([base, -base, 0.1 * base]) * rng.uniform(0.5, 20))
+        y.append(c)
+    x = np.asarray(x) + 0.01 * rng.standard_normal((40, 3, 512))
+    y = np.asarray(y)
+    f = fft_features(x)
+    assert f.shape[0] == 40 and np.isfinite(f).all()
+    pred = logistic_regression(f[:20], y[:20], f[20:], 2)
+    assert (pred == y[20:]).mean() == 1.0
+
+
+def test_add_noise_hits_the_requested_snr() -> None:
+    t = np.arange(4096) / 4096
+    x = np.tile(np.sin(2 * np.pi * 7 * t), (50, 3, 1)).astype(np.float32)
+    noisy = add_noise(x, 20.0, seed=0)
+    snr = 10 * np.log10(np.mean(x**2) / np.mean((noisy - x) ** 2))
+    assert abs(snr - 20.0) < 0.3
+
+
+def test_smoke_preset_report_and_resume(tmp_path: Path) -> None:
+    ext = str(EXTERNAL_DATA) if EXTERNAL_DATA.is_dir() else str(tmp_path / "no_external_data")
+    cfg = BenchmarkConfig(
+        preset="smoke", out=str(tmp_path / "bench"), runs=str(tmp_path / "runs"), external_data=ext
+    )
+    out = run_benchmark(cfg)
+    report = (out / "report.md").read_text()
+    preset = PRESETS["smoke"]
+
+    for label in (
+        "MAE-pretrained",
+        "SimCLR-pretrained",
+        "scratch",
+        "classical (FFT features + logistic regression)",
+    ):
+        assert f"| {label} |" in report
+    assert (
+        "| ImageNet | not run: no ImageNet weights available" in report
+    )  # no weights offline: never dropped
+    for budget in preset.axes[0].budgets:
+        assert ("all" if budget == 0 else f"{budget}/class") in report
+    for test_set in (
+        "in_dist",
+        "op_shift",
+        "closed_loop",
+        *(f"noise_{s:g}dB" for s in preset.snr_db),
+    ):
+        assert test_set in report
+    if EXTERNAL_DATA.is_dir():
+        assert "itsc_real" in report
+    else:
+        assert "skipped: ../shared/external_data/ITSC not found" in report
+    assert (out / "noise_robustness.png").is_file()
+    assert (out / "confusion_best.png").is_file() and (out / "confusion_worst.png").is_file()
+
+    with (out / "results.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert rows
+    values = np.array([float(r["value"]) for r in rows])
+    assert np.all((values >= 0) & (values <= 1))
+    assert {r["init"] for r in rows} >= {"mae", "simclr", "scratch", "classical"}
+    assert {r["mode"] for r in rows} >= {"finetune", "probe", "knn", "logreg"}
+
+    # resume: every cell is reused, none recomputed
+    cells = sorted((out / "cells").glob("*.json"))
+    stamps = {p: os.stat(p).st_mtime_ns for p in cells}
+    run_benchmark(cfg)
+    assert sorted((out / "cells").glob("*.json")) == cells
+    assert all(os.stat(p).st_mtime_ns == stamps[p] for p in cells)
+
+
+def test_unknown_preset_lists_valid_ones() -> None:
+    with pytest.raises(KeyError, match="valid presets"):
+        run_benchmark(BenchmarkConfig(preset="huge"))
