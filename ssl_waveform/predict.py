@@ -106,7 +106,9 @@ def predict_files(
         batch = read_input(path, model.class_names)
         rate = batch.sample_rate or sample_rate
         if rate is None:
-            raise ValueError(f"{batch.source}: the file carries no sample rate; pass --sample-rate HZ")
+            raise ValueError(
+                f"{batch.source}: the file carries no sample rate; pass --sample-rate HZ"
+            )
         x = _reorder(batch, wanted, channels)
         pred = model.predict(x, rate, hop=hop)
         for i in range(len(x)):
@@ -126,7 +128,9 @@ def predict_files(
                     )
                 y_true.append(model.class_names.index(batch.y[i]))
                 y_pred.append(int(pred.indices[i]))
-            row.update({f"p[{c}]": float(v) for c, v in zip(model.class_names, pred.probabilities[i])})
+            row.update(
+                {f"p[{c}]": float(v) for c, v in zip(model.class_names, pred.probabilities[i])}
+            )
             rows.append(row)
     metrics = None
     if y_true:
@@ -156,11 +160,19 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--checkpoint", required=True, help="classifier folder written by finetune")
-    p.add_argument("--input", required=True, nargs="+", help="NPZ/NPY/CSV/MAT files or corpus folders")
-    p.add_argument("--sample-rate", type=float, help="sampling rate in Hz of inputs that carry none")
+    p.add_argument(
+        "--input", required=True, nargs="+", help="NPZ/NPY/CSV/MAT files or corpus folders"
+    )
+    p.add_argument(
+        "--sample-rate", type=float, help="sampling rate in Hz of inputs that carry none"
+    )
     p.add_argument("--channels", help="comma-separated channel names of the input, e.g. ib,ia,ic")
-    p.add_argument("--hop", type=int, help="hop between windows at the model's rate (default half a window)")
-    p.add_argument("--output", default="predictions.csv", help="CSV of predictions (default %(default)s)")
+    p.add_argument(
+        "--hop", type=int, help="hop between windows at the model's rate (default half a window)"
+    )
+    p.add_argument(
+        "--output", default="predictions.csv", help="CSV of predictions (default %(default)s)"
+    )
     return p
 
 

@@ -165,7 +165,11 @@ def _encoder_export(method_name: str, cfg: Any):
         if tag == "final":
             method.encoder.save(
                 run_dir / "encoder",
-                provenance={"method": method_name, "run_dir": str(run_dir), "corpus": str(cfg.data)},
+                provenance={
+                    "method": method_name,
+                    "run_dir": str(run_dir),
+                    "corpus": str(cfg.data),
+                },
             )
 
     return export

@@ -149,7 +149,11 @@ class Classifier(nn.Module):
         from ssl_waveform.data import resample, window_signal
 
         cfg = self.encoder.config
-        window, rate, channels = int(cfg["window"]), float(cfg["sample_rate"]), self.encoder.in_chans
+        window, rate, channels = (
+            int(cfg["window"]),
+            float(cfg["sample_rate"]),
+            self.encoder.in_chans,
+        )
         hop = hop or max(1, window // 2)
         recordings = list(x) if not (hasattr(x, "ndim") and x.ndim == 3) else list(np.asarray(x))
         windows, owner = [], []
@@ -236,7 +240,9 @@ def load_classifier(path: str | Path, map_location: str | torch.device = "cpu") 
     cfg_path, w_path = folder / CONFIG_FILE, folder / WEIGHTS_FILE
     for p in (cfg_path, w_path):
         if not p.is_file():
-            raise FileNotFoundError(f"{p} not found: {folder} is not a classifier folder (from finetune)")
+            raise FileNotFoundError(
+                f"{p} not found: {folder} is not a classifier folder (from finetune)"
+            )
     cfg = json.loads(cfg_path.read_text())
     if cfg.get("format") != CLASSIFIER_FORMAT:
         raise ValueError(
