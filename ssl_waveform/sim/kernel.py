@@ -28,6 +28,7 @@ N_KINDS = 8
 """Quantities the kernel integrates, in this order: ia, ib, ic, va, vb, vc, vdc, idc."""
 
 _SQ3_2 = math.sqrt(3.0) / 2.0
+NH = 64  # comparison toggles waiting to be replayed td later (dead-time gates)
 _MAX_ITER = 12
 
 
@@ -38,63 +39,6 @@ def _carrier(t: float, tc0: float, fsw: float) -> float:
     if fr < 0.5:
         return 4.0 * fr - 1.0
     return 3.0 - 4.0 * fr
-
-
-@njit(cache=True)
-def _ref_at(refs, refe, leg, t, t_begin, h, j_lo, j_hi):
-    """Reference of ``leg`` at time ``t`` from the ring buffer (linear inside a sub-step)."""
-    jj = math.floor((t - t_begin) / h)
-    jj = min(max(jj, j_lo), j_hi)
-    nb = refs.shape[0]
-    slot = jj % nb
-    fr = (t - (t_begin + jj * h)) / h
-    return refs[slot, leg] + (refe[slot, leg] - refs[slot, leg]) * fr
-
-
-@njit(cache=True)
-def _add_crossings(
-    ev, code, n_ev, a, b, shift, leg, tag, refs, refe, t_begin, h, j_lo, j_hi, tc0, fsw
-):
-    """Append times (+shift) where the sign of ref(leg) - carrier changes inside (a, b].
-
-    Pieces are split at carrier vertices and sub-step boundaries; a sign change across a
-    boundary (a jump of a held closed-loop reference) is an event too.
-    """
-    cur = a
-    half_t = 0.5 / fsw
-    prev = 0
-    while cur < b:
-        nv = tc0 + (math.floor((cur - tc0) / half_t) + 1.0) * half_t
-        nb_ = t_begin + (math.floor((cur - t_begin) / h) + 1.0) * h
-        nxt = min(b, nv, nb_)
-        if nxt <= cur:
-            nxt = min(b, cur + 1e-3 * h)
-        mid = 0.5 * (cur + nxt)
-        jj = math.floor((mid - t_begin) / h)
-        jj = min(max(jj, j_lo), j_hi)
-        slot = jj % refs.shape[0]
-        t0 = t_begin + jj * h
-        r0 = refs[slot, leg] + (refe[slot, leg] - refs[slot, leg]) * (cur - t0) / h
-        r1 = refs[slot, leg] + (refe[slot, leg] - refs[slot, leg]) * (nxt - t0) / h
-        xm = (mid - tc0) * fsw
-        frm = xm - math.floor(xm)
-        c_mid = 4.0 * frm - 1.0 if frm < 0.5 else 3.0 - 4.0 * frm
-        slope = 4.0 * fsw if frm < 0.5 else -4.0 * fsw
-        d0 = r0 - (c_mid + slope * (cur - mid))
-        d1 = r1 - (c_mid + slope * (nxt - mid))
-        s0 = 1 if d0 > 0.0 else -1
-        s1 = 1 if d1 > 0.0 else -1
-        if prev != 0 and prev != s0:
-            ev[n_ev] = cur + shift
-            code[n_ev] = tag
-            n_ev += 1
-        if s0 != s1:
-            ev[n_ev] = cur + (nxt - cur) * d0 / (d0 - d1) + shift
-            code[n_ev] = tag
-            n_ev += 1
-        prev = s1
-        cur = nxt
-    return n_ev
 
 
 @njit(cache=True)
@@ -258,9 +202,8 @@ def _simulate_one(prm, mask, h, t_begin, n_int, xbuf):
     m = prm[P_M]
     closed = prm[P_MODE] > 0.5
     zs_on = prm[P_ZS] > 0.5
-    nb = math.ceil(td / h) + 3
-    refs = np.zeros((nb, 3))
-    refe = np.zeros((nb, 3))
+    refs = np.zeros((1, 3))
+    refe = np.zeros((1, 3))
     cur = np.zeros(3)
     em = np.zeros(3)
     up = np.zeros(3, dtype=np.bool_)
@@ -275,6 +218,9 @@ def _simulate_one(prm, mask, h, t_begin, n_int, xbuf):
     code = np.zeros(64, dtype=np.int64)
     gnow = np.zeros(3, dtype=np.bool_)
     gdel = np.zeros(3, dtype=np.bool_)
+    hist_t = np.zeros(NH)
+    hist_l = np.zeros(NH, dtype=np.int64)
+    n_hist = 0
     rnow = np.zeros(3)
     vc = prm[P_VDC]
     # phasor (cos, sin) of the reference angle at the sub-step start, advanced by rotation
@@ -298,7 +244,7 @@ def _simulate_one(prm, mask, h, t_begin, n_int, xbuf):
     for j in range(n_int):
         t0 = t_begin + j * h
         t1 = t0 + h
-        slot = j % nb
+        slot = 0
         # reference over this sub-step
         c1 = cth * cw - sth * sw
         s1 = sth * cw + cth * sw
@@ -357,11 +303,6 @@ def _simulate_one(prm, mask, h, t_begin, n_int, xbuf):
                     refe[slot, 0] = ra
                     refe[slot, 1] = rb
                     refe[slot, 2] = rc
-        if j == 0:
-            for k in range(1, nb):
-                for x in range(3):
-                    refs[k, x] = refs[0, x]
-                    refe[k, x] = refe[0, x]
         # back-EMF at the sub-step midpoint (angle - load angle)
         se = sth * cde + cth * sde
         ce = cth * cde - sth * sde
@@ -370,7 +311,6 @@ def _simulate_one(prm, mask, h, t_begin, n_int, xbuf):
         em[2] = prm[P_E] * (-0.5 * se + _SQ3_2 * ce)
         # PWM edges inside (t0, t1]: code x toggles the gate comparison of leg x, x + 3 its
         # dead-time-delayed copy, 6 the start or end of an intermittent fault
-        j_lo = max(0, j - nb + 1)
         c0 = _carrier(t0, tc0, fsw)
         n_ev = 0
         tv = tc0 + (math.floor((t0 - tc0) * 2.0 * fsw) + 1.0) * 0.5 / fsw
@@ -378,7 +318,15 @@ def _simulate_one(prm, mask, h, t_begin, n_int, xbuf):
         c1_ = _carrier(t1, tc0, fsw)
         for x in range(3):
             d0 = refs[slot, x] - c0
-            gnow[x] = d0 > 0.0
+            g0 = d0 > 0.0
+            if j == 0:
+                gdel[x] = g0
+            elif g0 != gnow[x] and td > 0.0:
+                # a held (closed-loop) reference jumped at the boundary: record the toggle
+                hist_t[n_hist] = t0
+                hist_l[n_hist] = x
+                n_hist += 1
+            gnow[x] = g0
             if tv < t1:
                 rv = refs[slot, x] + (refe[slot, x] - refs[slot, x]) * (tv - t0) / h
                 dv = rv - cv
@@ -394,27 +342,24 @@ def _simulate_one(prm, mask, h, t_begin, n_int, xbuf):
                 ev[n_ev] = ta_ + (t1 - ta_) * da / (da - d1)
                 code[n_ev] = x
                 n_ev += 1
-            if td > 0.0:
-                tq = t0 - td
-                gdel[x] = _ref_at(refs, refe, x, tq, t_begin, h, j_lo, j) > _carrier(tq, tc0, fsw)
-                n_ev = _add_crossings(
-                    ev,
-                    code,
-                    n_ev,
-                    tq,
-                    t1 - td,
-                    td,
-                    x,
-                    x + 3,
-                    refs,
-                    refe,
-                    t_begin,
-                    h,
-                    j_lo,
-                    j,
-                    tc0,
-                    fsw,
-                )
+        # the dead-time-delayed comparison toggles exactly td after the comparison did
+        if td > 0.0:
+            for q in range(n_ev):
+                if code[q] < 3:
+                    hist_t[n_hist] = ev[q]
+                    hist_l[n_hist] = code[q]
+                    n_hist += 1
+            q = 0
+            while q < n_hist:
+                if hist_t[q] + td <= t1:
+                    ev[n_ev] = hist_t[q] + td
+                    code[n_ev] = hist_l[q] + 3
+                    n_ev += 1
+                    n_hist -= 1
+                    hist_t[q] = hist_t[n_hist]
+                    hist_l[q] = hist_l[n_hist]
+                else:
+                    q += 1
         if t0 < t_on < t1:
             ev[n_ev] = t_on
             code[n_ev] = 6
