@@ -1,0 +1,135 @@
+"""The pretraining recipes end to end on a tiny corpus: run folder, exported encoder, command line."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+from safetensors.torch import load_file
+from test_classify import CHANNELS, FS, WINDOW, tones
+
+from ssl_waveform import load_encoder
+from ssl_waveform.data import CorpusWriter
+from ssl_waveform.engine import latest_checkpoint, read_trainer_state
+from ssl_waveform.pretrain import MAEConfig, SimCLRConfig
+
+REPO = Path(__file__).resolve().parents[1]
+RECIPES = {"mae": MAEConfig, "simclr": SimCLRConfig}
+# test_convnext reduces 32x: the MAE needs a 2x2 grid to hide some cells and keep some visible
+IMAGE_SIZE = {"mae": 64, "simclr": 32}
+
+
+def _recipe(name: str):
+    path = REPO / "recipes" / f"pretrain_{name}.py"
+    spec = importlib.util.spec_from_file_location(f"recipe_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("recipes") / "unlabeled"
+    with CorpusWriter(root, sample_rate=FS, channel_names=CHANNELS, windows_per_shard=16) as w:
+        w.append(tones(np.arange(32) % 3, WINDOW, seed=21))
+    return root
+
+
+@pytest.mark.parametrize("name", sorted(RECIPES))
+def test_recipe_runs_end_to_end_and_exports_a_loadable_encoder(name, corpus, tmp_path):
+    run = tmp_path / "run"
+    cmd = [
+        sys.executable, str(REPO / "recipes" / f"pretrain_{name}.py"),
+        f"data={corpus}", f"run_dir={run}", "encoder.name=test_convnext",
+        f"encoder.image_size={IMAGE_SIZE[name]}", "engine.epochs=2", "engine.batch_size=8",
+    ]  # fmt: skip
+    done = subprocess.run(
+        cmd, capture_output=True, text=True, timeout=600, cwd=tmp_path,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    # 32 windows / batch 8 = 4 steps per epoch
+    assert "done: 8 steps (last epoch loss" in done.stdout
+    assert f"encoder in {run}/encoder" in done.stdout
+
+    log = [json.loads(x) for x in (run / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log] == [4, 8]
+    assert all(math.isfinite(r["loss"]) for r in log)
+    saved = yaml.safe_load((run / "config.yaml").read_text())
+    assert saved["data"] == str(corpus) and saved["encoder"]["name"] == "test_convnext"
+    assert saved["engine"]["batch_size"] == 8
+    assert read_trainer_state(latest_checkpoint(run)).step == 8
+
+    encoder = load_encoder(run / "encoder")
+    assert encoder.config["provenance"]["method"] == name
+    assert encoder.config["architecture"]["name"] == "test_convnext"
+    assert encoder.config["sample_rate"] == FS and encoder.config["window"] == WINDOW
+    assert encoder.config["channel_names"] == CHANNELS
+    x = tones([0, 1, 2, 0, 1], WINDOW, seed=3)
+    emb = encoder.embed(x, FS)
+    assert emb.shape == (5, encoder.num_features) and np.isfinite(emb).all()
+    assert not np.allclose(emb[0], emb[1])
+    # the exported weights are the trained ones of the final checkpoint
+    trained = load_file(latest_checkpoint(run) / "model.safetensors")
+    backbone = {
+        k[len("encoder.backbone.") :]: v
+        for k, v in trained.items()
+        if k.startswith("encoder.backbone.")
+    }
+    assert backbone, f"no encoder.backbone.* weights in the checkpoint: {sorted(trained)[:5]}"
+    for key, value in encoder.backbone.state_dict().items():
+        torch.testing.assert_close(value, backbone[key], msg=key)
+
+
+@pytest.mark.parametrize("name", sorted(RECIPES))
+def test_help_lists_every_config_key_with_its_default(name, capsys):
+    with pytest.raises(SystemExit) as exc:
+        _recipe(name).main(["--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    for key in (
+        "data",
+        "run_dir",
+        "encoder.name",
+        "encoder.image_size",
+        "engine.epochs",
+        "engine.base_lr",
+    ):
+        assert f"  {key} = " in out, key
+    assert "  engine.batch_size = 64" in out
+    assert ("  mask_ratio = 0.6" in out) == (name == "mae")
+    assert ("  temperature = 0.1" in out) == (name == "simclr")
+
+
+@pytest.mark.parametrize("name", sorted(RECIPES))
+@pytest.mark.parametrize(
+    ("arg", "message"),
+    [
+        ("engine.epocs=3", "unknown key 'engine.epocs'"),
+        ("engine.epochs=three", "engine.epochs"),
+        ("encoder.image_size", "encoder.image_size"),
+    ],
+)
+def test_bad_override_exits_2_naming_the_key(name, arg, message, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        _recipe(name).main([f"run_dir={tmp_path / 'run'}", arg])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err
+    assert not (tmp_path / "run").exists()
+
+
+def test_missing_config_file_exits_2(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        _recipe("mae").main(["--config", str(tmp_path / "nope.yaml")])
+    assert exc.value.code == 2
+    assert "nope.yaml" in capsys.readouterr().err
