@@ -2,13 +2,14 @@
 
 The netlist is written from the circuit description only (not from the simulator's internals):
 voltage-controlled switches (``S`` elements, tiny on-resistance) gated by behavioural sources that
-compare the same sinusoidal reference with the same triangle carrier, antiparallel diodes
-(ngspice diode with 10 mOhm series resistance in series with a fixed offset so the drop is
-``diode_drop`` at 10 A), R-L-EMF loads in an isolated star (1 GOhm to ground for a DC path). An open-circuited
-switch has its gate tied low (only its 1 GOhm off-resistance remains); its diode stays. The waveform ngspice produces is averaged over the
-simulator's sub-steps and decimated by the same FIR, so both are compared like for like. A 1 nF + 50 Ohm RC snubber from each pole to the midpoint
-keeps the node defined while both devices of a leg are off (it carries no load current: the
-phase current is measured after it).
+compare the same sinusoidal reference with the same triangle carrier, antiparallel diodes (ngspice
+diode with 10 mOhm series resistance, or 0.1 mOhm where ngspice does not converge with that, in
+series with a fixed offset so the drop is ``diode_drop`` at 10 A), R-L-EMF loads in an isolated
+star (1 GOhm to ground for a DC path). An open-circuited switch has its gate tied low (only its 1
+GOhm off-resistance remains); its diode stays. The waveform ngspice produces is averaged over the
+simulator's sub-steps and decimated by the same FIR, so both are compared like for like. A 1 nF +
+50 Ohm RC snubber from each pole to the midpoint keeps the node defined while both devices of a leg
+are off (it carries no load current: the phase current is measured after it).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from ssl_waveform.sim.simulator import decimate_substeps, substep_grid
 
 _DIODE_N = 1.0
 _DIODE_IS = 1e-12
-_DIODE_RS = 1e-2
+_DIODE_RS = (1e-2, 1e-4)  # tried in turn: ngspice converges with one or the other
 _DIODE_I_REF = 10.0
 _THERMAL_V = 0.025852
 
@@ -58,7 +59,7 @@ def _carrier_expr(p: OperatingPoint, t: str) -> str:
 
 def write_netlist(
     point: OperatingPoint, faults: Sequence[str], t_begin: float, t_stop: float, max_step: float,
-    out_file: str,
+    out_file: str, diode_rs: float = _DIODE_RS[0],
 ) -> str:  # fmt: skip
     """ngspice netlist of the inverter at ``point`` with ``faults`` open (open-loop SPWM only).
 
@@ -69,6 +70,7 @@ def write_netlist(
         t_stop: ngspice stop time (simulated span), seconds.
         max_step: Maximum ngspice time step in seconds.
         out_file: Where ``wrdata`` writes time and the three phase currents.
+        diode_rs: Series resistance of the diode model in ohms (the offset keeps the drop).
 
     Returns:
         The netlist text.
@@ -84,14 +86,14 @@ def write_netlist(
     v_off = (
         point.diode_drop
         - _DIODE_N * _THERMAL_V * math.log(_DIODE_I_REF / _DIODE_IS)
-        - _DIODE_I_REF * _DIODE_RS
+        - _DIODE_I_REF * diode_rs
     )
     lines = [
         f"* ssl_waveform inverter cross-check, open: {','.join(faults) or 'none'}",
         f"Vpos pos 0 DC {point.vdc / 2:.12g}",
         f"Vneg 0 neg DC {point.vdc / 2:.12g}",
         ".model swm sw(vt=0.5 vh=0.1 ron=1e-4 roff=1e9)",
-        f".model dm d(is={_DIODE_IS:g} n={_DIODE_N:g} rs={_DIODE_RS:g} cjo=0)",
+        f".model dm d(is={_DIODE_IS:g} n={_DIODE_N:g} rs={diode_rs:g} cjo=0)",
     ]
     w = 2 * math.pi * point.f
     pe = math.radians(point.phase_deg - point.load_angle_deg)
@@ -172,25 +174,20 @@ def run_ngspice(
     grid = substep_grid(point.fsw, sample_rate, settle, n_out)
     t_stop = grid.n_int * grid.h
     step = max_step if max_step is not None else 1.0 / (200.0 * point.fsw)
-    with tempfile.TemporaryDirectory(prefix="ssl_ngspice_") as tmp:
-        out = Path(tmp) / "out.txt"
-        cir = Path(tmp) / "inv.cir"
-        cir.write_text(write_netlist(point, faults, grid.t_begin, t_stop, step, str(out)))
-        res = subprocess.run(
-            [executable, "-b", str(cir)], capture_output=True, text=True, timeout=timeout
-        )
-        if res.returncode != 0 or not out.exists():
-            raise RuntimeError(
-                f"ngspice failed on {cir.name} (exit {res.returncode}):\n{res.stderr[-2000:]}"
+    problems = []
+    for diode_rs in _DIODE_RS:
+        try:
+            t, cur = _run_once(
+                point, faults, grid.t_begin, t_stop, step, diode_rs, executable, timeout
             )
-        data = np.loadtxt(out, skiprows=1, ndmin=2)
-    t, cur = data[:, 0], data[:, 1:4].T
-    scale = max(float(np.abs(cur).max()), 1e-9)
-    if t[-1] < t_stop * (1 - 1e-6) or np.abs(cur.sum(axis=0)).max() > 1e-3 * scale:
+            break
+        except RuntimeError as err:
+            problems.append(f"diode rs={diode_rs:g}: {err}")
+    else:
         raise RuntimeError(
-            f"ngspice did not converge for {point} with open {list(faults)}: it stopped at "
-            f"t = {t[-1]:.6g} s of {t_stop:.6g} s or broke Kirchhoff's current law "
-            f"(max |ia + ib + ic| = {np.abs(cur.sum(axis=0)).max():.3g} A); try a smaller max_step"
+            f"ngspice did not converge for {point} with open {list(faults)}:\n"
+            + "\n".join(problems)
+            + "\ntry a smaller max_step"
         )
     # exact box averages of the piecewise-linear ngspice waveform over each sub-step
     cum = np.concatenate(
@@ -199,6 +196,31 @@ def run_ngspice(
     edges = np.arange(grid.n_int + 1) * grid.h
     box = np.diff(np.stack([np.interp(edges, t, c) for c in cum]), axis=1) / grid.h
     return decimate_substeps(box, grid, n_out)
+
+
+def _run_once(
+    point: OperatingPoint, faults: Sequence[str], t_begin: float, t_stop: float, step: float,
+    diode_rs: float, executable: str, timeout: float,
+) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """One ngspice run; returns time ``[N]`` and currents ``[3, N]`` or raises RuntimeError."""
+    with tempfile.TemporaryDirectory(prefix="ssl_ngspice_") as tmp:
+        out = Path(tmp) / "out.txt"
+        cir = Path(tmp) / "inv.cir"
+        cir.write_text(write_netlist(point, faults, t_begin, t_stop, step, str(out), diode_rs))
+        res = subprocess.run(
+            [executable, "-b", str(cir)], capture_output=True, text=True, timeout=timeout
+        )
+        if res.returncode != 0 or not out.exists():
+            raise RuntimeError(f"exit {res.returncode}: {res.stderr[-500:]}")
+        data = np.loadtxt(out, skiprows=1, ndmin=2)
+    t, cur = data[:, 0], data[:, 1:4].T
+    kcl = float(np.abs(cur.sum(axis=0)).max())
+    if t[-1] < t_stop * (1 - 1e-6) or kcl > 1e-3 * max(float(np.abs(cur).max()), 1e-9):
+        raise RuntimeError(
+            f"stopped at t = {t[-1]:.6g} s of {t_stop:.6g} s or broke Kirchhoff's current law "
+            f"(max |ia + ib + ic| = {kcl:.3g} A)"
+        )
+    return t, cur
 
 
 def nrmse(sim: np.ndarray, ref: np.ndarray) -> float:
