@@ -24,6 +24,11 @@ def main(argv: list[str] | None = None) -> int:
         "--external-data", default="", help="folder holding ITSC/ (default ../shared/external_data)"
     )
     p.add_argument("--seeds", type=int, nargs="*", default=[], help="override the preset's seeds")
+    p.add_argument(
+        "--report-only",
+        action="store_true",
+        help="run no new cell: rebuild results.csv/report.md from the cells finished so far",
+    )
     args = p.parse_args(argv)
     cfg = BenchmarkConfig(
         preset=args.preset,
@@ -33,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         external_data=args.external_data,
         seeds=args.seeds,
     )
-    out = run_benchmark(cfg)
+    out = run_benchmark(cfg, report_only=args.report_only)
     print(f"results: {out / 'results.csv'}\nreport:  {out / 'report.md'}")
     return 0
 

@@ -247,6 +247,12 @@ def write_report(
         f"wall time of this invocation {wall / 60:.1f} min (finished cells are reused on resume)",
         f"- data: {p.unlabeled_windows} unlabeled simulated windows, {p.labeled_windows} labeled "
         f"(22 classes, 80/20 train/val), {p.test_windows} windows per simulated test set; seeds {bench.seeds}",
+        f"- cells finished: {bench.progress[0]} of {bench.progress[1]} planned"
+        + (
+            " (PARTIAL RUN: tables hold only the finished cells)"
+            if bench.progress[0] < bench.progress[1]
+            else ""
+        ),
         "- cells are mean ± sample std over seeds (n = number of seeds); the seed changes the labeled subset "
         "and the fine-tuning run, the pretrained encoders are shared",
         "",

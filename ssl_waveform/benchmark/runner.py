@@ -78,6 +78,7 @@ class Benchmark:
         ext = Path(cfg.external_data) if cfg.external_data else Path("../shared/external_data")
         self.external_data = ext if ext.is_dir() else None
         self.imagenet_status: dict[str, str] = {}
+        self.progress = (0, 0)
 
     # ------------------------------------------------------------------ data
     def prepare_data(self) -> None:
@@ -330,8 +331,8 @@ class Benchmark:
                 )
         for axis in self.preset.axes:
             for mode in axis.modes:
-                for init in axis.inits:
-                    for budget in axis.budgets:
+                for budget in axis.budgets:
+                    for init in axis.inits:
                         for seed in self.seeds:
                             name = f"{mode}-{init}-{axis.encoder}-{axis.representation}-b{_budget_name(budget)}-s{seed}"
                             if mode == "knn":
@@ -366,8 +367,12 @@ def _train_rate(run_dir: Path) -> float | None:
     return sum(r["samples_per_s"] * r["wall_time_s"] for r in recs) / max(wall, 1e-9)
 
 
-def run_benchmark(cfg: BenchmarkConfig) -> Path:
-    """Run (or resume) the whole benchmark; returns the results folder with results.csv and report.md."""
+def run_benchmark(cfg: BenchmarkConfig, report_only: bool = False) -> Path:
+    """Run (or resume) the whole benchmark; returns the results folder with results.csv and report.md.
+
+    With ``report_only`` no new cell is run: the report is rebuilt from the cells finished so far and says how
+    many of the planned cells that is.
+    """
     from ssl_waveform.benchmark.report import write_report
 
     start = time.time()
@@ -376,7 +381,11 @@ def run_benchmark(cfg: BenchmarkConfig) -> Path:
     bench.prepare_data()
     rows: list[dict] = []
     not_run: list[dict] = []
-    for name, fn, args in bench.plan():
+    plan = bench.plan()
+    bench.progress = (sum((bench.cells_dir / f"{n}.json").is_file() for n, _, _ in plan), len(plan))
+    for name, fn, args in plan:
+        if report_only and not (bench.cells_dir / f"{name}.json").is_file():
+            continue
         reason = bench.skipped(name, args)
         if reason is not None:
             axis = args[0]
