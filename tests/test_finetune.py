@@ -231,6 +231,32 @@ def test_probe_mode_keeps_the_pretrained_encoder_frozen(corpus_dir, tmp_path):
     assert res.metrics["init"] == str(tmp_path / "pre")
 
 
+@pytest.mark.slow
+def test_two_phase_probes_with_a_frozen_encoder_then_tunes_it(corpus_dir, tmp_path):
+    enc = create_encoder(
+        "convnext1d_test", "raw", 3, sample_rate=FS, window=WINDOW, channel_names=CHANNELS
+    )
+    enc.save(tmp_path / "pre")
+    cfg = load_config(
+        FinetuneConfig,
+        overrides=[
+            f"data={corpus_dir}", f"run_dir={tmp_path / 'run'}", f"init={tmp_path / 'pre'}",
+            "mode=two_phase", "probe_epochs=1", "engine.epochs=1", "engine.batch_size=15",
+            "min_batches_per_epoch=2",
+        ],
+    )  # fmt: skip
+    res = finetune(cfg)
+    probe = load_classifier(tmp_path / "run" / "probe" / "classifier")
+    full = load_classifier(res.classifier_dir)
+    changed = []
+    for name, value in enc.state_dict().items():
+        torch.testing.assert_close(probe.encoder.state_dict()[name], value, msg=name)
+        if not torch.equal(full.encoder.state_dict()[name], value):
+            changed.append(name)
+    assert changed, "the full phase left the encoder untouched"
+    assert not torch.equal(probe.head.weight, full.head.weight)
+
+
 def _env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
 
