@@ -94,7 +94,9 @@ def plot_confusion_matrix(
             for j in range(k):
                 if cm[i, j]:
                     colour = "white" if norm[i, j] > 0.5 else "black"
-                    ax.text(j, i, int(cm[i, j]), ha="center", va="center", fontsize=6, color=colour)
+                    ax.text(
+                        j, i, str(int(cm[i, j])), ha="center", va="center", fontsize=6, color=colour
+                    )
     fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="fraction of true class")
     fig.tight_layout()
     fig.savefig(path, dpi=120)

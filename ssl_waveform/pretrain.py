@@ -16,6 +16,7 @@ from torch import nn
 
 from ssl_waveform.data import Corpus, StreamingWindowDataset
 from ssl_waveform.engine import EngineConfig, TrainResult, make_accelerator, train
+from ssl_waveform.models.encoder import Encoder
 
 
 @dataclass
@@ -137,7 +138,7 @@ def corpus_root(data: str, runs: str, windows: int, seed: int) -> Path:
     return builtin_unlabeled_corpus(runs, windows, seed)
 
 
-def build_encoder(spec: EncoderSpec, corpus: Corpus) -> nn.Module:
+def build_encoder(spec: EncoderSpec, corpus: Corpus) -> Encoder:
     """An encoder matching the corpus (channels, sample rate, window) as ``spec`` describes it."""
     from ssl_waveform.models import create_encoder
 
@@ -161,7 +162,7 @@ def build_encoder(spec: EncoderSpec, corpus: Corpus) -> nn.Module:
 
 
 def _encoder_export(method_name: str, cfg: Any):
-    def export(method: nn.Module, run_dir: Path, tag: str) -> None:
+    def export(method: Any, run_dir: Path, tag: str) -> None:
         if tag == "final":
             method.encoder.save(
                 run_dir / "encoder",
@@ -212,7 +213,7 @@ def pretrain_mae(cfg: MAEConfig) -> TrainResult:
     """Masked-autoencoder pretraining; resumes from ``cfg.run_dir`` and exports ``run_dir/encoder``."""
     from ssl_waveform.methods import MaskedAutoencoder
 
-    def make(encoder: nn.Module) -> nn.Module:
+    def make(encoder: Encoder) -> nn.Module:
         return MaskedAutoencoder(
             encoder,
             mask_ratio=cfg.mask_ratio,
@@ -229,7 +230,7 @@ def pretrain_simclr(cfg: SimCLRConfig) -> TrainResult:
     """SimCLR pretraining; resumes from ``cfg.run_dir`` and exports ``run_dir/encoder``."""
     from ssl_waveform.methods import SimCLR
 
-    def make(encoder: nn.Module) -> nn.Module:
+    def make(encoder: Encoder) -> nn.Module:
         return SimCLR(
             encoder,
             augment=cfg.augment,

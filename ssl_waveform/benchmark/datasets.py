@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -21,8 +22,8 @@ from ssl_waveform.benchmark.presets import Preset
 
 ITSC_SUBDIR = Path("ITSC") / "RAW_Signals_SF"
 
-TRAIN_RANGES = {"vdc": (200.0, 600.0), "f": (20.0, 70.0), "tau": (2e-3, 10e-3)}
-SHIFT_RANGES = {"vdc": (600.0, 800.0), "f": (70.0, 100.0), "tau": (10e-3, 20e-3)}
+TRAIN_RANGES: dict[str, Any] = {"vdc": (200.0, 600.0), "f": (20.0, 70.0), "tau": (2e-3, 10e-3)}
+SHIFT_RANGES: dict[str, Any] = {"vdc": (600.0, 800.0), "f": (70.0, 100.0), "tau": (10e-3, 20e-3)}
 
 # seeds of the simulated corpora; test seeds never appear in training
 SEEDS = {"unlabeled": 100, "labeled": 101, "in_dist": 200, "op_shift": 201, "closed_loop": 202}

@@ -212,12 +212,11 @@ def _best_worst(rows: list[dict], bench: Any, out: Path) -> list[str]:
         )
         for r in cms
     ]
-    scored = [(a, r) for a, r in scored if a is not None]
-    if not scored:
+    ranked = sorted(((a, r) for a, r in scored if a is not None), key=lambda t: t[0])
+    if not ranked:
         return []
-    scored.sort(key=lambda t: t[0])
     lines = []
-    for tag, (a, r) in (("worst", scored[0]), ("best", scored[-1])):
+    for tag, (a, r) in (("worst", ranked[0]), ("best", ranked[-1])):
         name = f"confusion_{tag}.png"
         title = (f"{tag}: {INIT_LABEL.get(r['init'], r['init'])}, {r['encoder']}/{r['representation']} "
                  f"{r['mode']}, {r['label_budget']}/class, seed {r['seed']}: acc {a:.3f}")  # fmt: skip

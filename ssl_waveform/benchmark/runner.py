@@ -255,7 +255,8 @@ class Benchmark:
             axis, self.init_for(init, axis), budget, seed, "knn", self.labeled, self.out
         )
         cfg.drop_path = 0.0
-        encoder = build_encoder_for_finetune(cfg, corpus, cfg.init).eval()
+        encoder = build_encoder_for_finetune(cfg, corpus, cfg.init)
+        encoder.eval()
         train_emb = encoder.embed(corpus.read(idx), corpus.sample_rate)
         metrics = {}
         for name, (x, y) in self._test_sets(budget).items():

@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
 from torch.utils.data import Dataset
 
 from ssl_waveform.data import Corpus
@@ -25,6 +24,7 @@ from ssl_waveform.evaluation import (
 from ssl_waveform.finetune.layer_decay import layer_decay_fn
 from ssl_waveform.finetune.splits import Splits, labeled_subset, stratified_split
 from ssl_waveform.methods.classify import Classifier, load_classifier
+from ssl_waveform.models.encoder import Encoder
 
 MODES = ("full", "probe", "two_phase")
 INIT_KEYWORDS = ("auto", "scratch", "imagenet")
@@ -171,7 +171,7 @@ def _split_groups(corpus: Corpus, split_by: str) -> np.ndarray | None:
     return corpus.meta(split_by)
 
 
-def build_encoder_for_finetune(cfg: FinetuneConfig, corpus: Corpus, init: str) -> nn.Module:
+def build_encoder_for_finetune(cfg: FinetuneConfig, corpus: Corpus, init: str) -> Encoder:
     """The encoder to fine-tune: loaded from an encoder folder (keeping its representation), or created.
 
     Raises:
@@ -245,7 +245,7 @@ def _evaluate(
 
 
 def _param_groups_fn(cfg: FinetuneConfig, layer_decay: float):
-    def make(model: nn.Module) -> list[dict]:
+    def make(model: Any) -> list[dict]:
         scale = (
             layer_decay_fn(model, model.encoder.backbone, layer_decay) if layer_decay < 1 else None
         )
@@ -272,11 +272,11 @@ def _phase(
         engine = dataclasses.replace(engine, base_lr=cfg.probe_base_lr, weight_decay=0.0)
     model.freeze_encoder(probe)
 
-    def eval_fn(m: nn.Module, epoch: int) -> dict[str, float]:
+    def eval_fn(m: Any, epoch: int) -> dict[str, float]:
         metrics = _evaluate(m, val[0], val[1], model.class_names)
         return {"val_acc": metrics["accuracy"], "val_macro_f1": metrics["macro_f1"]}
 
-    def export_fn(m: nn.Module, out: Path, tag: str) -> None:
+    def export_fn(m: Any, out: Path, tag: str) -> None:
         m.save(out / ("classifier" if tag == "best" else "classifier_last"), training={"tag": tag})
 
     train(

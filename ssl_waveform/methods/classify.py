@@ -22,6 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ssl_waveform.models.encoder import Encoder
+
 CLASSIFIER_FORMAT = "ssl_waveform.classifier"
 CLASSIFIER_VERSION = 1
 WEIGHTS_FILE = "model.safetensors"
@@ -62,7 +64,7 @@ class Classifier(nn.Module):
 
     def __init__(
         self,
-        encoder: nn.Module,
+        encoder: Encoder,
         class_names: Sequence[str],
         *,
         label_smoothing: float = 0.1,
