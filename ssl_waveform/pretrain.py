@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import torch
 from torch import nn
 
 from ssl_waveform.data import Corpus, StreamingWindowDataset
@@ -211,16 +212,20 @@ def _run(method_name: str, cfg: Any, make_method, find_unused: bool) -> TrainRes
 
 def pretrain_mae(cfg: MAEConfig) -> TrainResult:
     """Masked-autoencoder pretraining; resumes from ``cfg.run_dir`` and exports ``run_dir/encoder``."""
-    from ssl_waveform.methods import MaskedAutoencoder
+    from ssl_waveform.methods import MaskedAutoencoder, make_mask
 
     def make(encoder: Encoder) -> nn.Module:
-        return MaskedAutoencoder(
+        mae = MaskedAutoencoder(
             encoder,
             mask_ratio=cfg.mask_ratio,
             masking=cfg.masking,
             decoder_dim=cfg.decoder_dim,
             norm_pix_loss=cfg.norm_pix_loss,
         )
+        # fail on a grid too small to mask before the engine writes anything into the run folder
+        probe = torch.zeros(1, encoder.in_chans, int(encoder.config["window"]))
+        make_mask(mae.prepare_input(probe), mae.cell, cfg.mask_ratio, cfg.masking)
+        return mae
 
     # the backbone's pooling-head norm takes no part in the masked reconstruction
     return _run("mae", cfg, make, find_unused=True)
