@@ -13,7 +13,7 @@ from ssl_waveform.benchmark import PRESETS, BenchmarkConfig, run_benchmark
 from ssl_waveform.benchmark.baselines import fft_features, knn_predict, logistic_regression
 from ssl_waveform.benchmark.datasets import add_noise
 
-from .conftest import EXTERNAL_DATA
+EXTERNAL_DATA = Path(__file__).resolve().parents[2] / "shared" / "external_data"
 
 
 def test_knn_matches_naive_majority() -> None:
