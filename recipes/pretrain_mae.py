@@ -3,7 +3,7 @@
     accelerate launch recipes/pretrain_mae.py [--config recipes/configs/mae_gpu.yaml] [key=value ...]
     python recipes/pretrain_mae.py data=runs/corpus/unlabeled engine.epochs=20
 
-With no arguments it pretrains convnext_atto on STFT images of a built-in simulated corpus, in a few minutes on
+With no arguments it pretrains convnext_atto on cycle-folded images (fold) of a built-in simulated corpus, in a few minutes on
 2 CPU cores, and writes runs/pretrain_mae/encoder. Re-running the same command resumes an interrupted run.
 """
 

@@ -3,7 +3,7 @@
     accelerate launch recipes/pretrain_simclr.py [--config recipes/configs/simclr_gpu.yaml] [key=value ...]
     python recipes/pretrain_simclr.py data=runs/corpus/unlabeled augment=light
 
-With no arguments it pretrains convnext_atto on STFT images of a built-in simulated corpus, in a few minutes on
+With no arguments it pretrains convnext_atto on cycle-folded images (fold) of a built-in simulated corpus, in a few minutes on
 2 CPU cores, and writes runs/pretrain_simclr/encoder. Re-running the same command resumes an interrupted run.
 """
 

@@ -36,7 +36,7 @@ class EncoderSpec:
     """
 
     name: str = "convnext_atto"
-    representation: str = "stft"
+    representation: str = "fold"
     image_size: int = 64
     init: str = "scratch"
     imagenet_weights: str | None = None

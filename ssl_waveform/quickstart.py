@@ -30,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pretrain-epochs", type=int, default=6, help="default %(default)s")
     p.add_argument("--finetune-epochs", type=int, default=15, help="default %(default)s")
     p.add_argument("--encoder", default="convnext_atto", help="default %(default)s")
-    p.add_argument("--representation", default="stft", help="default %(default)s")
+    p.add_argument("--representation", default="fold", help="default %(default)s")
     return p
 
 

@@ -84,8 +84,8 @@ PRESETS: dict[str, Preset] = {
         labeled_windows=22 * 120,
         test_windows=22 * 40,
         axes=[
-            _grid("convnext_atto", "stft", [1, 5, 50, 2, 10, 0], ["finetune", "knn", "probe"]),
-            _grid("convnext_atto", "fold", [5, 50], ["finetune", "knn"]),
+            _grid("convnext_atto", "fold", [1, 5, 50, 2, 10, 0], ["finetune", "knn", "probe"]),
+            _grid("convnext_atto", "stft", [5, 50], ["finetune", "knn"]),
             _grid("convnext1d_atto", "raw", [5, 50], ["finetune", "knn"]),
             _grid("convnext_femto", "stft", [5, 50], ["finetune", "knn"]),
         ],
@@ -104,8 +104,8 @@ PRESETS: dict[str, Preset] = {
         labeled_windows=22 * 400,
         test_windows=22 * 200,
         axes=[
-            _grid("convnext_atto", "stft", [1, 2, 5, 10, 50, 200, 0], ["finetune", "probe", "knn"]),
-            _grid("convnext_atto", "fold", [1, 5, 50, 0], ["finetune", "probe", "knn"]),
+            _grid("convnext_atto", "fold", [1, 2, 5, 10, 50, 200, 0], ["finetune", "probe", "knn"]),
+            _grid("convnext_atto", "stft", [1, 5, 50, 0], ["finetune", "probe", "knn"]),
             _grid("convnext1d_atto", "raw", [1, 5, 50, 0], ["finetune", "probe", "knn"]),
             _grid("convnext_tiny", "stft", [1, 5, 50, 0], ["finetune", "probe", "knn"]),
         ],

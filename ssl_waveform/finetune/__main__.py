@@ -64,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--encoder", help="backbone when not loading an encoder folder (default convnext_atto)"
     )
-    p.add_argument("--representation", help="stft | cwt | fold | gaf | raw (default stft)")
+    p.add_argument("--representation", help="fold | stft | cwt | gaf | raw (default fold)")
     p.add_argument("--mode", choices=["full", "probe", "two_phase"], help="default full")
     p.add_argument("--epochs", type=int)
     p.add_argument("--batch-size", type=int)

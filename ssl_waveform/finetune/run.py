@@ -93,7 +93,7 @@ class FinetuneConfig:
     init: str = "auto"
     imagenet_weights: str | None = None
     encoder: str = "convnext_atto"
-    representation: str = "stft"
+    representation: str = "fold"
     image_size: int = 64
     labels_per_class: int | None = None
     label_fraction: float | None = None
