@@ -131,7 +131,11 @@ class Benchmark:
         cfg.encoder.name, cfg.encoder.representation = axis.encoder, axis.representation
         cfg.encoder.image_size = p.image_size
         cfg.engine = dataclasses.replace(
-            cfg.engine, epochs=p.pretrain_epochs, batch_size=p.pretrain_batch, seed=0
+            cfg.engine,
+            epochs=p.pretrain_epochs,
+            batch_size=p.pretrain_batch,
+            warmup_epochs=0.2 * p.pretrain_epochs,  # short runs keep a real cosine decay
+            seed=0,
         )
         result = (pretrain_mae if method == "mae" else pretrain_simclr)(cfg)
         log = [json.loads(x) for x in (run_dir / "log.jsonl").read_text().splitlines() if x.strip()]
