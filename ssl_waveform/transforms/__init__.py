@@ -1,6 +1,11 @@
 """Waveform representations: batched, weight-free modules turning ``[B, C, T]`` into model inputs."""
 
-from ssl_waveform.transforms.base import Representation, check_waveform_batch, db_unit_scale
+from ssl_waveform.transforms.base import (
+    ImageRepresentation,
+    Representation,
+    check_waveform_batch,
+    db_unit_scale,
+)
 from ssl_waveform.transforms.cwt import MorletScalogram
 from ssl_waveform.transforms.fold import CycleFold, estimate_fundamental
 from ssl_waveform.transforms.gaf import GramianAngularField
@@ -19,6 +24,7 @@ __all__ = [
     "NORMALIZATION_MODES",
     "CycleFold",
     "GramianAngularField",
+    "ImageRepresentation",
     "MorletScalogram",
     "RawWaveform",
     "Representation",

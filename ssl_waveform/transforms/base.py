@@ -54,6 +54,20 @@ class Representation(nn.Module):
             )
 
 
+class ImageRepresentation(Representation):
+    """A representation producing square images ``[B, C, image_size, image_size]``.
+
+    Subclasses set ``self.image_size`` in ``__init__``.
+    """
+
+    kind: ClassVar[str] = "2d"
+    image_size: int
+
+    def output_shape(self, channels: int, length: int) -> tuple[int, ...]:
+        self._check_channels(channels)
+        return (channels, self.image_size, self.image_size)
+
+
 def check_waveform_batch(x: torch.Tensor, in_chans: int, where: str) -> None:
     """Check that ``x`` is a floating-point ``[B, C, T]`` tensor with ``C == in_chans``.
 

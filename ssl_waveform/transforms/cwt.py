@@ -8,10 +8,10 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from ssl_waveform.transforms.base import Representation, check_image_size, db_unit_scale
+from ssl_waveform.transforms.base import ImageRepresentation, check_image_size, db_unit_scale
 
 
-class MorletScalogram(Representation):
+class MorletScalogram(ImageRepresentation):
     """Per-channel analytic-Morlet continuous wavelet transform magnitude, as a square image.
 
     ``image_size`` centre frequencies are spaced logarithmically from ``f_min`` (row 0) to
@@ -39,7 +39,6 @@ class MorletScalogram(Representation):
     """
 
     name = "cwt"
-    kind = "2d"
     center_frequencies: torch.Tensor
 
     def __init__(
@@ -126,10 +125,6 @@ class MorletScalogram(Representation):
         magnitude = coeffs[start : start + n_out].abs().permute(1, 2, 3, 0)  # [B, C, S, n_out]
         image = F.adaptive_avg_pool2d(magnitude, (self.image_size, self.image_size))
         return db_unit_scale(image, self.top_db)
-
-    def output_shape(self, channels: int, length: int) -> tuple[int, ...]:
-        self._check_channels(channels)
-        return (channels, self.image_size, self.image_size)
 
     def config(self) -> dict[str, Any]:
         return {

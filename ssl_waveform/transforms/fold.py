@@ -8,7 +8,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from ssl_waveform.transforms.base import Representation, check_image_size
+from ssl_waveform.transforms.base import ImageRepresentation, check_image_size
 
 
 def estimate_fundamental(
@@ -83,7 +83,7 @@ def estimate_fundamental(
     return torch.where(found, sample_rate / period, nan), found
 
 
-class CycleFold(Representation):
+class CycleFold(ImageRepresentation):
     """Cycle-synchronous fold: one fundamental period per image row, aligned in angle.
 
     Per window, :func:`estimate_fundamental` finds the fundamental period ``P`` (samples). The window
@@ -116,7 +116,6 @@ class CycleFold(Representation):
     """
 
     name = "fold"
-    kind = "2d"
 
     def __init__(
         self,
@@ -195,10 +194,6 @@ class CycleFold(Representation):
         value = (left + frac.view(batch, 1, -1) * (right - left)).view(batch, chans, size, size + 1)
         width = (edges[..., 1:] - edges[..., :-1]).clamp_min(1e-6).unsqueeze(1)
         return (value[..., 1:] - value[..., :-1]) / width
-
-    def output_shape(self, channels: int, length: int) -> tuple[int, ...]:
-        self._check_channels(channels)
-        return (channels, self.image_size, self.image_size)
 
     def config(self) -> dict[str, Any]:
         return {

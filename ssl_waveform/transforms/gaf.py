@@ -7,10 +7,10 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from ssl_waveform.transforms.base import Representation, check_image_size
+from ssl_waveform.transforms.base import ImageRepresentation, check_image_size
 
 
-class GramianAngularField(Representation):
+class GramianAngularField(ImageRepresentation):
     """Gramian angular summation field (GASF) of each downsampled channel.
 
     Each channel is averaged down to ``image_size`` samples (``adaptive_avg_pool1d``, which also
@@ -27,7 +27,6 @@ class GramianAngularField(Representation):
     """
 
     name = "gaf"
-    kind = "2d"
 
     def __init__(self, in_chans: int, sample_rate: float = 20_000.0, image_size: int = 64) -> None:
         super().__init__(in_chans, sample_rate)
@@ -42,10 +41,6 @@ class GramianAngularField(Representation):
         scaled = (2.0 * (small - low) / (high - low).clamp_min(1e-12) - 1.0).clamp(-1.0, 1.0)
         sine = (1.0 - scaled.pow(2)).clamp_min(0.0).sqrt()
         return scaled.unsqueeze(-1) * scaled.unsqueeze(-2) - sine.unsqueeze(-1) * sine.unsqueeze(-2)
-
-    def output_shape(self, channels: int, length: int) -> tuple[int, ...]:
-        self._check_channels(channels)
-        return (channels, self.image_size, self.image_size)
 
     def config(self) -> dict[str, Any]:
         return {"image_size": self.image_size}

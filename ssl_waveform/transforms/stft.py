@@ -7,10 +7,10 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from ssl_waveform.transforms.base import Representation, check_image_size, db_unit_scale
+from ssl_waveform.transforms.base import ImageRepresentation, check_image_size, db_unit_scale
 
 
-class STFTImage(Representation):
+class STFTImage(ImageRepresentation):
     """Per-channel log-magnitude STFT, resized to a square image.
 
     Each channel is transformed with a Hann-windowed STFT (``center=True``, reflect padding), its
@@ -32,7 +32,6 @@ class STFTImage(Representation):
     """
 
     name = "stft"
-    kind = "2d"
     window: torch.Tensor
 
     def __init__(
@@ -79,10 +78,6 @@ class STFTImage(Representation):
         image = db_unit_scale(magnitude.view(batch, chans, *magnitude.shape[-2:]), self.top_db)
         size = (self.image_size, self.image_size)
         return F.interpolate(image, size=size, mode="bilinear", align_corners=False, antialias=True)
-
-    def output_shape(self, channels: int, length: int) -> tuple[int, ...]:
-        self._check_channels(channels)
-        return (channels, self.image_size, self.image_size)
 
     def config(self) -> dict[str, Any]:
         return {
