@@ -95,7 +95,7 @@ PRESETS: dict[str, Preset] = {
         finetune_epochs=10,
         finetune_batch=32,
         min_batches_per_epoch=6,
-        noise_budget=10,
+        noise_budget=5,
         itsc_budgets=[1, 5, 0],
     ),
     "gpu": Preset(

@@ -353,7 +353,23 @@ class Benchmark:
                     for seed in self.seeds:
                         name = f"itsc-{init}-{axis.encoder}-{axis.representation}-b{_budget_name(budget)}-s{seed}"
                         cells.append((name, self.run_itsc_cell, (axis, init, budget, seed)))
-        return cells
+        return sorted(cells, key=self._priority)
+
+    def _priority(self, cell: tuple[str, Any, tuple]) -> int:
+        """Run order: what a partial run should have first (stable within a rank).
+
+        0: the classical floor; 1: fine-tuning on the primary axis at its first two budgets (the noise budget
+        is among them in the presets); 2: the first real-data budget; 3: everything else.
+        """
+        _, fn, args = cell
+        primary = self.preset.axes[0]
+        if fn == self.run_classical_cell:
+            return 0
+        if fn == self.run_finetune_cell and args[0] is primary and args[4] == "finetune":
+            return 1 if args[2] in primary.budgets[:2] else 3
+        if fn == self.run_itsc_cell and args[2] == self.preset.itsc_budgets[0]:
+            return 2
+        return 3
 
     def skipped(self, name: str, args: tuple) -> str | None:
         """Why a planned cell is not run (ImageNet weights missing), or None."""
