@@ -218,9 +218,11 @@ def _best_worst(rows: list[dict], bench: Any, out: Path) -> list[str]:
     lines = []
     for tag, (a, r) in (("worst", ranked[0]), ("best", ranked[-1])):
         name = f"confusion_{tag}.png"
-        title = (f"{tag}: {INIT_LABEL.get(r['init'], r['init'])}, {r['encoder']}/{r['representation']} "
+        title = (f"{INIT_LABEL.get(r['init'], r['init'])}, {r['encoder']}/{r['representation']} "
                  f"{r['mode']}, {r['label_budget']}/class, seed {r['seed']}: acc {a:.3f}")  # fmt: skip
-        plot_confusion_matrix(np.asarray(r["value"]), bench.class_names, out / name, title=title)
+        plot_confusion_matrix(
+            np.asarray(r["value"]), bench.class_names, out / name, title=f"{tag}: {title}"
+        )
         lines.append(f"- {tag}: {title} — ![]({name})")
     return lines
 
