@@ -75,9 +75,7 @@ def _table(
     cols = sorted(budgets, key=_budget_key)
     lines = ["| init | " + " | ".join(f"{b}/class" if b != "all" else "all" for b in cols) + " |",
              "|---|" + "---|" * len(cols)]  # fmt: skip
-    inits = sorted(
-        {i for i, _ in cell}, key=lambda i: INIT_ORDER.index(i) if i in INIT_ORDER else 99
-    )
+    inits = sorted({i for i, _ in cell}, key=_init_rank)
     for init in inits:
         vals = [_stats(cell[(init, b)]) if (init, b) in cell else "–" for b in cols]
         lines.append(f"| {INIT_LABEL.get(init, init)} | " + " | ".join(vals) + " |")
@@ -93,43 +91,40 @@ def _table(
     return "\n".join(lines)
 
 
-def _plot_budget_curves(
-    rows: list[dict], axis_key: tuple[str, str, str], test_set: str, path: Path
+def _init_rank(init: str) -> int:
+    return INIT_ORDER.index(init) if init in INIT_ORDER else 99
+
+
+def _plot_series(
+    data: dict[str, dict[float, list[float]]],
+    path: Path,
+    *,
+    xlabel: str,
+    ylabel: str,
+    title: str,
+    log_x: bool = False,
 ) -> None:
+    """One line per initialisation (mean over seeds) with a shaded +-1 std band; ``inf`` x plots at 3x the max."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    enc, rep, mode = axis_key
-    data: dict[str, dict[float, list[float]]] = defaultdict(lambda: defaultdict(list))
-    n_all = None
-    for r in rows:
-        if r["test_set"] != test_set or r["metric"] != "accuracy":
-            continue
-        if (r["encoder"], r["representation"], r["mode"]) == (enc, rep, mode) or (
-            r["init"] == "classical" and test_set != "itsc_real"
-        ):
-            b = _budget_key(r["label_budget"])
-            data[r["init"]][b].append(float(r["value"]))
-    finite = [b for d in data.values() for b in d if np.isfinite(b)]
-    if not finite:
-        return
-    n_all = max(finite) * 3
+    finite = [x for series in data.values() for x in series if np.isfinite(x)]
+    x_inf = max(finite) * 3 if finite else 1.0
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
-    for init, series in sorted(
-        data.items(), key=lambda kv: INIT_ORDER.index(kv[0]) if kv[0] in INIT_ORDER else 99
-    ):
-        xs = sorted(series, key=lambda b: b)
-        x_plot = [n_all if not np.isfinite(b) else b for b in xs]
-        mean = np.array([np.mean(series[b]) for b in xs])
-        std = np.array([np.std(series[b]) for b in xs])
+    for init, series in sorted(data.items(), key=lambda kv: _init_rank(kv[0])):
+        xs = sorted(series)
+        x_plot = [x if np.isfinite(x) else x_inf for x in xs]
+        mean = np.array([np.mean(series[x]) for x in xs])
+        std = np.array([np.std(series[x]) for x in xs])
         ax.plot(x_plot, mean, marker="o", label=INIT_LABEL.get(init, init))
         ax.fill_between(x_plot, mean - std, mean + std, alpha=0.2)
-    ax.set_xscale("log")
-    ax.set_xlabel("labeled windows per class (rightmost point: all)")
-    ax.set_ylabel(f"accuracy ({test_set})")
-    ax.set_title(f"{enc} / {rep} / {mode}", fontsize=10)
+    if log_x:
+        ax.set_xscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
     fig.tight_layout()
@@ -137,12 +132,31 @@ def _plot_budget_curves(
     plt.close(fig)
 
 
+def _plot_budget_curves(
+    rows: list[dict], axis_key: tuple[str, str, str], test_set: str, path: Path
+) -> None:
+    enc, rep, mode = axis_key
+    data: dict[str, dict[float, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for r in rows:
+        if r["test_set"] != test_set or r["metric"] != "accuracy":
+            continue
+        if (r["encoder"], r["representation"], r["mode"]) == (enc, rep, mode) or (
+            r["init"] == "classical" and test_set != "itsc_real"
+        ):
+            data[r["init"]][_budget_key(r["label_budget"])].append(float(r["value"]))
+    if not any(np.isfinite(b) for d in data.values() for b in d):
+        return
+    _plot_series(
+        data,
+        path,
+        xlabel="labeled windows per class (rightmost point: all)",
+        ylabel=f"accuracy ({test_set})",
+        title=f"{enc} / {rep} / {mode}",
+        log_x=True,
+    )
+
+
 def _plot_noise(rows: list[dict], axis_key: tuple[str, str, str], budget: str, path: Path) -> bool:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     enc, rep, mode = axis_key
     data: dict[str, dict[float, list[float]]] = defaultdict(lambda: defaultdict(list))
     for r in rows:
@@ -162,23 +176,13 @@ def _plot_noise(rows: list[dict], axis_key: tuple[str, str, str], budget: str, p
         data[r["init"]][snr].append(float(r["value"]))
     if not any(len(s) > 1 for s in data.values()):
         return False
-    fig, ax = plt.subplots(figsize=(6.5, 4.2))
-    for init, series in sorted(
-        data.items(), key=lambda kv: INIT_ORDER.index(kv[0]) if kv[0] in INIT_ORDER else 99
-    ):
-        xs = sorted(series)
-        mean = np.array([np.mean(series[s]) for s in xs])
-        std = np.array([np.std(series[s]) for s in xs])
-        ax.plot(xs, mean, marker="o", label=INIT_LABEL.get(init, init))
-        ax.fill_between(xs, mean - std, mean + std, alpha=0.2)
-    ax.set_xlabel("sensor SNR (dB); 60 = clean test set")
-    ax.set_ylabel("accuracy (in-distribution test windows + noise)")
-    ax.set_title(f"noise robustness, {budget} labels/class, {enc} / {rep}", fontsize=10)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _plot_series(
+        data,
+        path,
+        xlabel="sensor SNR (dB); 60 = clean test set",
+        ylabel="accuracy (in-distribution test windows + noise)",
+        title=f"noise robustness, {budget} labels/class, {enc} / {rep}",
+    )
     return True
 
 
