@@ -243,18 +243,25 @@ class Benchmark:
         )
         return self._rows(base, {"itsc_real": result.metrics})
 
-    def run_knn_cell(self, axis: Axis, init: str, budget: int, seed: int) -> list[dict]:
-        from ssl_waveform.finetune import (
-            build_encoder_for_finetune,
-            labeled_subset,
-            stratified_split,
-        )
+    def _train_subset(self, budget: int, seed: int) -> tuple[Corpus, np.ndarray, np.ndarray]:
+        """The labeled pool, its labels and the training windows a fine-tuning cell with this budget and seed
+        would use (the same 80/20 split with split seed 0 and the same subset draw as ``finetune``)."""
+        from ssl_waveform.finetune import labeled_subset, stratified_split
 
-        start = time.time()
         corpus = Corpus(self.labeled)
         labels = corpus.labels()
         split = stratified_split(labels, val_fraction=0.2, test_fraction=0.0, seed=0)
-        idx = labeled_subset(split.train, labels, per_class=budget or None, seed=seed)
+        return (
+            corpus,
+            labels,
+            labeled_subset(split.train, labels, per_class=budget or None, seed=seed),
+        )
+
+    def run_knn_cell(self, axis: Axis, init: str, budget: int, seed: int) -> list[dict]:
+        from ssl_waveform.finetune import build_encoder_for_finetune
+
+        start = time.time()
+        corpus, labels, idx = self._train_subset(budget, seed)
         cfg = self._finetune_cfg(
             axis, self.init_for(init, axis), budget, seed, "knn", self.labeled, self.out
         )
@@ -270,13 +277,8 @@ class Benchmark:
         return self._rows(base, metrics)
 
     def run_classical_cell(self, budget: int, seed: int) -> list[dict]:
-        from ssl_waveform.finetune import labeled_subset, stratified_split
-
         start = time.time()
-        corpus = Corpus(self.labeled)
-        labels = corpus.labels()
-        split = stratified_split(labels, val_fraction=0.2, test_fraction=0.0, seed=0)
-        idx = labeled_subset(split.train, labels, per_class=budget or None, seed=seed)
+        corpus, labels, idx = self._train_subset(budget, seed)
         train_f = fft_features(corpus.read(idx))
         metrics = {}
         for name, (x, y) in self._test_sets(budget).items():
