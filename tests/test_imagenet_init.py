@@ -5,6 +5,8 @@ No test downloads anything: the hub is switched to offline mode with an empty ca
 
 from __future__ import annotations
 
+import socket
+
 import huggingface_hub.constants
 import pytest
 import safetensors.torch
@@ -90,6 +92,38 @@ def test_offline_without_weights_says_how_to_provide_them() -> None:
     message = str(info.value)
     assert "imagenet_weights=PATH" in message and "--imagenet-weights" in message
     assert "HF_HUB_OFFLINE=1" in message and "init='scratch'" in message
+
+
+def test_weights_in_the_local_hub_cache_load_without_the_network(tmp_path, monkeypatch) -> None:
+    """A checkpoint laid out as the Hugging Face cache stores it is found and loaded; no connection is tried."""
+    snapshot = tmp_path / "empty_hub_cache" / "models--timm--test_convnext2.r160_in1k"
+    (snapshot / "refs").mkdir(parents=True)
+    (snapshot / "refs" / "main").write_text("0123abcd")
+    (snapshot / "snapshots" / "0123abcd").mkdir(parents=True)
+    state = write_imagenet_checkpoint(snapshot / "snapshots" / "0123abcd" / "model.safetensors")
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("the network must not be touched when the weights are cached")
+
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    enc = create_encoder("test_convnext2", "stft", in_chans=3, init="imagenet")
+    assert torch.equal(enc.backbone.state_dict()["stem.0.weight"], state["stem.0.weight"])
+
+
+def test_unreachable_hub_fails_at_once_with_the_reason(monkeypatch) -> None:
+    def refused(*args, **kwargs):
+        raise OSError("connection refused")
+
+    def no_hub(*args, **kwargs):
+        raise AssertionError("the hub client must not be called when the hub is unreachable")
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(socket, "create_connection", refused)
+    monkeypatch.setattr(timm, "create_model", no_hub)
+    with pytest.raises(ImageNetWeightsError, match="unreachable: connection refused") as info:
+        create_encoder("test_convnext2", "stft", in_chans=3, init="imagenet")
+    assert "--imagenet-weights" in str(info.value)
 
 
 def test_missing_or_wrong_weights_files_are_reported(tmp_path) -> None:

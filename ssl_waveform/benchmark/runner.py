@@ -361,17 +361,26 @@ class Benchmark:
         """Run order: what a partial run should have first (stable within a rank).
 
         0: the classical floor; 1: fine-tuning on the primary axis at its first two budgets (the noise budget
-        is among them in the presets); 2: the first real-data budget; 3: everything else.
+        is among them in the presets); 2: the first real-data budget; 3: primary-axis fine-tuning at the other
+        labeled budgets and k-NN at all; 4: the secondary axes; 5: the other real-data budgets; 6: primary-axis
+        fine-tuning with all labels; 7: the linear probe.
         """
         _, fn, args = cell
         primary = self.preset.axes[0]
         if fn == self.run_classical_cell:
             return 0
-        if fn == self.run_finetune_cell and args[0] is primary and args[4] == "finetune":
-            return 1 if args[2] in primary.budgets[:2] else 3
-        if fn == self.run_itsc_cell and args[2] == self.preset.itsc_budgets[0]:
-            return 2
-        return 3
+        if fn == self.run_itsc_cell:
+            return 2 if args[2] == self.preset.itsc_budgets[0] else 5
+        axis, budget, mode = args[0], args[2], "knn" if fn == self.run_knn_cell else args[4]
+        if axis is not primary:
+            return 4
+        if mode == "probe":
+            return 7
+        if mode == "knn":
+            return 3
+        if budget in primary.budgets[:2]:
+            return 1
+        return 6 if budget == 0 else 3
 
     def skipped(self, name: str, args: tuple) -> str | None:
         """Why a planned cell is not run (ImageNet weights missing), or None."""

@@ -1,8 +1,10 @@
 """ImageNet initialisation: timm's pretrained loading for 2-D ConvNeXts, inflation into 1-D ones.
 
-2-D: ``timm.create_model(name, pretrained=True, num_classes=0, in_chans=C)``, either from the
-Hugging Face hub / its local cache (timm's normal behaviour) or from a local checkpoint through
-``pretrained_cfg_overlay=dict(file=PATH)``. timm remaps original Facebook checkpoints
+2-D: ``timm.create_model(name, pretrained=True, num_classes=0, in_chans=C)``, either from a local
+checkpoint through ``pretrained_cfg_overlay=dict(file=PATH)``, from the local Hugging Face cache (looked up
+first, so cached weights load without touching the network), or from the hub when it is reachable (checked
+with one short connection attempt, so an offline machine fails at once instead of after the hub client's
+retries). timm remaps original Facebook checkpoints
 (``checkpoint_filter_fn``), drops the 1000-class classifier and adapts the stem to ``C`` channels
 with ``adapt_input_conv`` (repeat and rescale for ``C > 1``, sum for ``C = 1``).
 
@@ -19,12 +21,14 @@ of the depthwise 7x7 kernels instead (stem and downsample kernels have no centre
 from __future__ import annotations
 
 import logging
+import socket
 from pathlib import Path
+from urllib.parse import urlparse
 from typing import Any
 
 import timm
 import torch
-from timm.models import load_state_dict
+from timm.models import get_pretrained_cfg, load_state_dict
 from timm.models.convnext import checkpoint_filter_fn
 from torch import nn
 
@@ -46,6 +50,39 @@ class ImageNetWeightsError(RuntimeError):
     """ImageNet weights could not be found, read or matched to the model."""
 
 
+_HUB_WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
+
+
+def cached_hub_weights(name: str) -> str | None:
+    """Path of timm model ``name``'s default ImageNet weights in the local Hugging Face cache, or None."""
+    from huggingface_hub import try_to_load_from_cache
+
+    try:
+        hub_id = getattr(get_pretrained_cfg(name), "hf_hub_id", None)
+    except Exception:  # unknown name or no pretrained config: nothing cached
+        return None
+    for filename in _HUB_WEIGHT_FILES if hub_id else ():
+        path = try_to_load_from_cache(hub_id, filename)
+        if isinstance(path, str):
+            return path
+    return None
+
+
+def hub_unreachable_reason(timeout_s: float = 3.0) -> str | None:
+    """Why the Hugging Face hub cannot be used now (offline mode, no connection), or None when it can."""
+    from huggingface_hub import constants
+
+    if constants.HF_HUB_OFFLINE:
+        return "HF_HUB_OFFLINE is set"
+    url = urlparse(constants.ENDPOINT)
+    host, port = url.hostname or "huggingface.co", url.port or (80 if url.scheme == "http" else 443)
+    try:
+        socket.create_connection((host, port), timeout=timeout_s).close()
+    except OSError as err:
+        return f"{host}:{port} is unreachable: {err}"
+    return None
+
+
 def create_imagenet_timm(
     name: str, in_chans: int, weights: str | Path | None = None, **kwargs
 ) -> Any:
@@ -54,7 +91,7 @@ def create_imagenet_timm(
     Args:
         name: timm model name (e.g. ``convnext_atto``, ``convnextv2_tiny``, ``test_convnext2``).
         in_chans: Input channels; the stem is adapted with timm's ``adapt_input_conv``.
-        weights: Local checkpoint; ``None`` uses timm's default source (hub or local HF cache).
+        weights: Local checkpoint; ``None`` uses the local Hugging Face cache, else the hub when reachable.
         **kwargs: Passed to ``timm.create_model`` (e.g. ``drop_path_rate``).
 
     Returns:
@@ -65,6 +102,14 @@ def create_imagenet_timm(
             weights are available offline (the message says how to provide them).
     """
     if weights is None:
+        weights = cached_hub_weights(name)
+    if weights is None:
+        unreachable = hub_unreachable_reason()
+        if unreachable:
+            raise ImageNetWeightsError(
+                f"no ImageNet weights for {name!r} in the local Hugging Face cache and the hub cannot be "
+                f"used ({unreachable}). " + _HOW_TO.format(name=name)
+            )
         try:
             return timm.create_model(
                 name, pretrained=True, num_classes=0, in_chans=in_chans, **kwargs
