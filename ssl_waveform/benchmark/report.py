@@ -238,6 +238,13 @@ def write_report(
     out: Path = bench.out
     write_csv(rows, out / "results.csv")
     p = bench.preset
+    cell_wall = {
+        (r["init"], r["encoder"], r["representation"], r["mode"], r["label_budget"], r["seed"]): float(
+            r["wall_time_s"]
+        )
+        for r in rows
+    }
+    pretrain_h = sum(c["wall_time_s"] for c in costs) / 3600
     lines = [
         f"# Benchmark report — preset `{p.name}`",
         "",
@@ -249,7 +256,9 @@ def write_report(
         )
         + "`",
         f"- machine: {platform.machine()}, {os.cpu_count()} CPU cores, {platform.python_version()}; "
-        f"wall time of this invocation {wall / 60:.1f} min (finished cells are reused on resume)",
+        f"compute recorded over all invocations {pretrain_h + sum(cell_wall.values()) / 3600:.2f} h "
+        f"({pretrain_h:.2f} h pretraining + {sum(cell_wall.values()) / 3600:.2f} h in cells, whose fine-tuning "
+        f"wall times count training only); this invocation {wall / 60:.1f} min (finished cells are reused)",
         f"- data: {p.unlabeled_windows} unlabeled simulated windows, {p.labeled_windows} labeled "
         f"(22 classes, 80/20 train/val), {p.test_windows} windows per simulated test set; seeds {bench.seeds}",
         f"- cells finished: {bench.progress[0]} of {bench.progress[1]} planned"
