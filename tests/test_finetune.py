@@ -132,6 +132,21 @@ def test_classifier_folder_reproduces_the_test_metrics(tuned, corpus_dir):
     assert (pred == corpus.labels()[test]).mean() == pytest.approx(m["accuracy"])
 
 
+def test_select_last_runs_the_fixed_schedule_and_keeps_the_last_weights(corpus_dir, tmp_path):
+    """``--select last``: no early stopping, no "best" export; the classifier is the final epoch's model."""
+    run = tmp_path / "run"
+    with contextlib.redirect_stdout(io.StringIO()):
+        rc = main(["--data", str(corpus_dir), "--run-dir", str(run), "--select", "last", *FAST])
+    assert rc == 0
+    m = json.loads((run / "metrics.json").read_text())
+    log = [json.loads(x) for x in (run / "log.jsonl").read_text().splitlines()]
+    assert m["epochs"] == len(log) == 4 and "val_macro_f1" in log[-1]  # validation is still logged
+    assert not any(k.startswith("best_") for k in log[-1])
+    assert not (run / "classifier").exists() and m["classifier"] == str(run / "classifier_last")
+    assert m["config"]["select"] == "last"
+    assert main(["select=first"]) == 2
+
+
 def test_too_few_windows_for_labels_per_class_names_the_class(corpus_dir, tmp_path):
     cfg = load_config(
         FinetuneConfig,
@@ -174,7 +189,14 @@ def test_help_lists_the_flags(capsys):
         main(["--help"])
     assert exc.value.code == 0
     out = capsys.readouterr().out
-    for flag in ("--labels-per-class", "--label-fraction", "--init", "--layer-decay", "key=value"):
+    for flag in (
+        "--labels-per-class",
+        "--label-fraction",
+        "--init",
+        "--layer-decay",
+        "--select",
+        "key=value",
+    ):
         assert flag in out
 
 

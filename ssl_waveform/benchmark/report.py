@@ -239,9 +239,14 @@ def write_report(
     write_csv(rows, out / "results.csv")
     p = bench.preset
     cell_wall = {
-        (r["init"], r["encoder"], r["representation"], r["mode"], r["label_budget"], r["seed"]): float(
-            r["wall_time_s"]
-        )
+        (
+            r["init"],
+            r["encoder"],
+            r["representation"],
+            r["mode"],
+            r["label_budget"],
+            r["seed"],
+        ): float(r["wall_time_s"])
         for r in rows
     }
     pretrain_h = sum(c["wall_time_s"] for c in costs) / 3600

@@ -196,6 +196,7 @@ class Benchmark:
             labels_per_class=budget or None,
             subset_seed=seed,
             mode="probe" if mode == "probe" else "full",
+            select="last",  # fixed schedule: no labeled validation data picks the epoch (budget stays honest)
             adapt_sample_rate=True,
             min_batches_per_epoch=p.min_batches_per_epoch,
         )

@@ -24,6 +24,7 @@ _FLAGS = {
     "encoder": "encoder",
     "representation": "representation",
     "mode": "mode",
+    "select": "select",
     "seed": "engine.seed",
     "split_seed": "split_seed",
     "subset_seed": "subset_seed",
@@ -66,6 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--representation", help="fold | stft | cwt | gaf | raw (default fold)")
     p.add_argument("--mode", choices=["full", "probe", "two_phase"], help="default full")
+    p.add_argument(
+        "--select",
+        choices=["best", "last"],
+        help="classifier = best validation epoch with early stopping (default) or last epoch of a fixed schedule",
+    )
     p.add_argument("--epochs", type=int)
     p.add_argument("--batch-size", type=int)
     p.add_argument(

@@ -27,6 +27,7 @@ from ssl_waveform.methods.classify import Classifier, load_classifier
 from ssl_waveform.models.encoder import Encoder
 
 MODES = ("full", "probe", "two_phase")
+SELECTIONS = ("best", "last")
 INIT_KEYWORDS = ("auto", "scratch", "imagenet")
 
 
@@ -71,6 +72,9 @@ class FinetuneConfig:
         subset_seed: seed of the labeled subset drawn from the training split.
         split_by: ``auto`` (the corpus's ``source`` metadata when present), ``none``, or a metadata field name.
         mode: ``full`` fine-tuning, ``probe`` (frozen encoder, linear head) or ``two_phase`` (probe, then full).
+        select: which weights become the classifier: ``best`` (the epoch with the best validation macro-F1, with
+            early stopping) or ``last`` (a fixed schedule; validation metrics are only logged). ``last`` keeps a
+            few-label comparison honest: selecting on a labeled validation split uses more labels than the budget.
         probe_epochs: epochs of the probe phase in ``two_phase`` mode.
         probe_base_lr: base lr (per 256 samples) of the probe / probe phase.
         layer_decay: layer-wise lr decay factor over ConvNeXt stages/blocks (1 = off).
@@ -103,6 +107,7 @@ class FinetuneConfig:
     subset_seed: int = 0
     split_by: str = "auto"
     mode: str = "full"
+    select: str = "best"
     probe_epochs: int = 5
     probe_base_lr: float = 0.05
     layer_decay: float = 0.75
@@ -118,6 +123,8 @@ class FinetuneConfig:
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise ValueError(f"mode={self.mode!r} is not one of {MODES}")
+        if self.select not in SELECTIONS:
+            raise ValueError(f"select={self.select!r} is not one of {SELECTIONS}")
         if self.labels_per_class is not None and self.label_fraction is not None:
             raise ValueError("set labels_per_class or label_fraction, not both")
 
@@ -314,8 +321,9 @@ def finetune(cfg: FinetuneConfig) -> FinetuneResult:
         raise ValueError(f"{corpus.root} is unlabeled; fine-tuning needs a labeled corpus")
     class_names = list(corpus.class_names)
     splits, train_idx, labels = _prepare_data(cfg, corpus)
-    if len(splits.val) == 0:
+    if len(splits.val) == 0 and cfg.select == "best":
         print("note: no validation split (too few windows per class); early stopping is off")
+    if len(splits.val) == 0 or cfg.select == "last":
         cfg.engine.monitor, cfg.engine.patience = None, None
     init = resolve_init(cfg)
     encoder = build_encoder_for_finetune(cfg, corpus, init)

@@ -23,8 +23,8 @@ from __future__ import annotations
 import logging
 import socket
 from pathlib import Path
-from urllib.parse import urlparse
 from typing import Any
+from urllib.parse import urlparse
 
 import timm
 import torch
@@ -61,7 +61,9 @@ def cached_hub_weights(name: str) -> str | None:
         hub_id = getattr(get_pretrained_cfg(name), "hf_hub_id", None)
     except Exception:  # unknown name or no pretrained config: nothing cached
         return None
-    for filename in _HUB_WEIGHT_FILES if hub_id else ():
+    if not isinstance(hub_id, str):
+        return None
+    for filename in _HUB_WEIGHT_FILES:
         path = try_to_load_from_cache(hub_id, filename)
         if isinstance(path, str):
             return path
