@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from ssl_waveform.benchmark import PRESETS, BenchmarkConfig, run_benchmark
+from ssl_waveform.benchmark.__main__ import main
 from ssl_waveform.benchmark.baselines import fft_features, knn_predict, logistic_regression
 from ssl_waveform.benchmark.datasets import add_noise
 
@@ -50,7 +51,7 @@ def test_add_noise_hits_the_requested_snr() -> None:
     assert abs(snr - 20.0) < 0.3
 
 
-def test_smoke_preset_report_and_resume(tmp_path: Path) -> None:
+def test_smoke_preset_report_and_resume(tmp_path: Path, capsys) -> None:
     ext = str(EXTERNAL_DATA) if EXTERNAL_DATA.is_dir() else str(tmp_path / "no_external_data")
     cfg = BenchmarkConfig(
         preset="smoke", out=str(tmp_path / "bench"), runs=str(tmp_path / "runs"), external_data=ext
@@ -93,12 +94,21 @@ def test_smoke_preset_report_and_resume(tmp_path: Path) -> None:
     assert {r["init"] for r in rows} >= {"mae", "simclr", "scratch", "classical"}
     assert {r["mode"] for r in rows} >= {"finetune", "probe", "knn", "logreg"}
 
-    # resume: every cell is reused, none recomputed
+    # fixed schedules: no cell's epoch was picked on labeled validation data
+    assert list((out / "runs").glob("*/classifier_last")) and not list(
+        (out / "runs").glob("*/classifier")
+    )
+
+    # resume through the CLI: every cell is reused, none recomputed; the headline table is printed
     cells = sorted((out / "cells").glob("*.json"))
     stamps = {p: os.stat(p).st_mtime_ns for p in cells}
-    run_benchmark(cfg)
+    argv = ["--preset", "smoke", "--out", cfg.out, "--runs", cfg.runs, "--external-data", ext]
+    assert main(argv) == 0
     assert sorted((out / "cells").glob("*.json")) == cells
     assert all(os.stat(p).st_mtime_ns == stamps[p] for p in cells)
+    printed = capsys.readouterr().out
+    assert "in-distribution test accuracy, test_convnext / stft, fine-tuned" in printed
+    assert "| MAE-pretrained | " in printed and "(n=1)" in printed
 
 
 def test_unknown_preset_lists_valid_ones() -> None:

@@ -1,6 +1,8 @@
 """``python -m ssl_waveform.benchmark``: which initialisation to use, and how many labels are needed.
 
-Runs (or resumes) the grid of a preset and writes ``results.csv``, ``report.md`` and PNG plots to ``--out``.
+Runs (or resumes) the grid of a preset, writes ``results.csv``, ``report.md`` and PNG plots to ``--out`` and prints
+the headline table (fine-tuned in-distribution accuracy by initialisation and labels per class). The same entry
+point is ``benchmarks/initialisation_benchmark.py``.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ import argparse
 import sys
 
 from ssl_waveform.benchmark.presets import PRESETS
+from ssl_waveform.benchmark.report import read_csv, summary
 from ssl_waveform.benchmark.runner import BenchmarkConfig, run_benchmark
 
 
@@ -39,6 +42,8 @@ def main(argv: list[str] | None = None) -> int:
         seeds=args.seeds,
     )
     out = run_benchmark(cfg, report_only=args.report_only)
+    primary = PRESETS[args.preset].axes[0]
+    print(summary(read_csv(out / "results.csv"), primary.encoder, primary.representation))
     print(f"results: {out / 'results.csv'}\nreport:  {out / 'report.md'}")
     return 0
 

@@ -46,6 +46,19 @@ def write_csv(rows: list[dict], path: Path) -> None:
     os.replace(tmp, path)
 
 
+def read_csv(path: Path) -> list[dict]:
+    """Rows of a ``results.csv`` (values stay strings except ``value``)."""
+    with Path(path).open(newline="") as fh:
+        return [{**r, "value": float(r["value"])} for r in csv.DictReader(fh)]
+
+
+def summary(rows: list[dict], encoder: str, representation: str) -> str:
+    """The headline table: fine-tuned in-distribution accuracy by init x label budget on one axis."""
+    table = _table(rows, "in_dist", "accuracy", (encoder, representation, "finetune"), [])
+    head = f"in-distribution test accuracy, {encoder} / {representation}, fine-tuned (mean ± std over seeds):"
+    return f"{head}\n{table}" if table else f"{head} no finished cells yet"
+
+
 def _stats(values: list[float]) -> str:
     a = np.asarray(values, dtype=np.float64)
     std = a.std(ddof=1) if len(a) > 1 else 0.0
