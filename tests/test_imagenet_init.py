@@ -6,6 +6,8 @@ No test downloads anything: the hub is switched to offline mode with an empty ca
 from __future__ import annotations
 
 import socket
+import urllib.request
+from pathlib import Path
 
 import huggingface_hub.constants
 import pytest
@@ -20,6 +22,7 @@ from ssl_waveform.models import (
     create_encoder,
     inflate_state_dict,
 )
+from ssl_waveform.models.imagenet import hub_unreachable_reason
 
 
 @pytest.fixture(autouse=True)
@@ -94,13 +97,18 @@ def test_offline_without_weights_says_how_to_provide_them() -> None:
     assert "HF_HUB_OFFLINE=1" in message and "init='scratch'" in message
 
 
+def cached_weights_path(tmp_path) -> Path:
+    """Where the Hugging Face cache (the fixture's empty one) keeps test_convnext2's default weights."""
+    repo = tmp_path / "empty_hub_cache" / "models--timm--test_convnext2.r160_in1k"
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text("0123abcd")
+    (repo / "snapshots" / "0123abcd").mkdir(parents=True)
+    return repo / "snapshots" / "0123abcd" / "model.safetensors"
+
+
 def test_weights_in_the_local_hub_cache_load_without_the_network(tmp_path, monkeypatch) -> None:
     """A checkpoint laid out as the Hugging Face cache stores it is found and loaded; no connection is tried."""
-    snapshot = tmp_path / "empty_hub_cache" / "models--timm--test_convnext2.r160_in1k"
-    (snapshot / "refs").mkdir(parents=True)
-    (snapshot / "refs" / "main").write_text("0123abcd")
-    (snapshot / "snapshots" / "0123abcd").mkdir(parents=True)
-    state = write_imagenet_checkpoint(snapshot / "snapshots" / "0123abcd" / "model.safetensors")
+    state = write_imagenet_checkpoint(cached_weights_path(tmp_path))
 
     def no_network(*args, **kwargs):
         raise AssertionError("the network must not be touched when the weights are cached")
@@ -120,10 +128,20 @@ def test_unreachable_hub_fails_at_once_with_the_reason(monkeypatch) -> None:
 
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
     monkeypatch.setattr(socket, "create_connection", refused)
+    monkeypatch.setattr(urllib.request, "getproxies", dict)  # no proxy configured
     monkeypatch.setattr(timm, "create_model", no_hub)
     with pytest.raises(ImageNetWeightsError, match="unreachable: connection refused") as info:
         create_encoder("test_convnext2", "stft", in_chans=3, init="imagenet")
     assert "--imagenet-weights" in str(info.value)
+    # behind a proxy a direct connection says nothing: the hub client is left to try
+    monkeypatch.setattr(urllib.request, "getproxies", lambda: {"https": "http://proxy:3128"})
+    assert hub_unreachable_reason() is None
+
+
+def test_corrupt_cached_weights_name_the_cache_file(tmp_path) -> None:
+    cached_weights_path(tmp_path).write_bytes(b"truncated")
+    with pytest.raises(ImageNetWeightsError, match="in the Hugging Face cache: delete it"):
+        create_encoder("test_convnext2", "stft", in_chans=3, init="imagenet")
 
 
 def test_missing_or_wrong_weights_files_are_reported(tmp_path) -> None:

@@ -104,6 +104,14 @@ def _table(
     return "\n".join(lines)
 
 
+def _cell_key(r: dict) -> tuple:
+    """What identifies the cell a row came from (real-data cells share everything else with simulated ones)."""
+    return (
+        r["init"], r["encoder"], r["representation"], r["mode"], r["label_budget"], r["seed"],
+        r["test_set"] == "itsc_real",
+    )  # fmt: skip
+
+
 def _init_rank(init: str) -> int:
     return INIT_ORDER.index(init) if init in INIT_ORDER else 99
 
@@ -251,17 +259,7 @@ def write_report(
     out: Path = bench.out
     write_csv(rows, out / "results.csv")
     p = bench.preset
-    cell_wall = {
-        (
-            r["init"],
-            r["encoder"],
-            r["representation"],
-            r["mode"],
-            r["label_budget"],
-            r["seed"],
-        ): float(r["wall_time_s"])
-        for r in rows
-    }
+    cell_wall = {_cell_key(r): float(r["wall_time_s"]) for r in rows}
     pretrain_h = sum(c["wall_time_s"] for c in costs) / 3600
     lines = [
         f"# Benchmark report — preset `{p.name}`",
@@ -275,11 +273,14 @@ def write_report(
         + "`",
         f"- machine: {platform.machine()}, {os.cpu_count()} CPU cores, {platform.python_version()}; "
         f"compute recorded over all invocations {pretrain_h + sum(cell_wall.values()) / 3600:.2f} h "
-        f"({pretrain_h:.2f} h pretraining + {sum(cell_wall.values()) / 3600:.2f} h in cells, whose fine-tuning "
-        f"wall times count training only); this invocation {wall / 60:.1f} min (finished cells are reused)",
+        f"({pretrain_h:.2f} h pretraining + {sum(cell_wall.values()) / 3600:.2f} h in cells; a fine-tuning "
+        "cell's time is its whole fine-tuning run (data, training, per-epoch validation, saving) without the "
+        f"benchmark's test-set evaluation); this invocation {wall / 60:.1f} min (finished cells are reused)",
+        "- fine-tuning and probe cells train a fixed schedule and keep the last epoch (`select=last`): no "
+        "labeled validation data picks the epoch, so a budget of k labels per class is k labels per class",
         f"- data: {p.unlabeled_windows} unlabeled simulated windows, {p.labeled_windows} labeled "
         f"(22 classes, 80/20 train/val), {p.test_windows} windows per simulated test set; seeds {bench.seeds}",
-        f"- cells finished: {bench.progress[0]} of {bench.progress[1]} planned"
+        f"- cells finished: {bench.progress[0]} of {bench.progress[1]} runnable planned cells"
         + (
             " (PARTIAL RUN: tables hold only the finished cells)"
             if bench.progress[0] < bench.progress[1]
@@ -336,34 +337,36 @@ def write_report(
             f"| {c['method']} | {c['encoder']} / {c['representation']} | {c['epochs']} | {c['steps']} | "
             f"{c['wall_time_s'] / 60:.1f} min | {c['samples_per_s']:.0f} | {c['final_loss']:.4f} |"
         )
-    ft: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
+    ft: dict[tuple[str, str, str, str], list[tuple[float, float]]] = defaultdict(list)
     seen = set()
     for r in rows:
-        key = (
-            r["init"],
-            r["encoder"],
-            r["representation"],
-            r["mode"],
-            r["label_budget"],
-            r["seed"],
-        )
+        key = _cell_key(r)
         if r["metric"] == "accuracy" and key not in seen:
             seen.add(key)
-            ft[(r["mode"], r["init"])].append(
+            where = f"{r['encoder']} / {r['representation']}" + (" (ITSC)" if key[-1] else "")
+            ft[(where, r["mode"], r["label_budget"], r["init"])].append(
                 (float(r["wall_time_s"]), float(r.get("train_samples_per_s") or 0))
             )
     lines += [
         "",
-        "| evaluation | init | cells | mean wall time per cell | mean training samples/s |",
-        "|---|---|---|---|---|",
+        "| evaluation | encoder / representation | labels per class | inits | cells | mean wall time per cell "
+        "| mean training samples/s |",
+        "|---|---|---|---|---|---|---|",
     ]
-    for (mode, init), vals in sorted(ft.items()):
+    groups: dict[tuple[str, str, str], list[tuple[str, list[tuple[float, float]]]]] = defaultdict(
+        list
+    )
+    for (where, mode, budget, init), vals in ft.items():
+        groups[(where, mode, budget)].append((init, vals))
+    for (where, mode, budget), members in sorted(
+        groups.items(), key=lambda g: (g[0][0], g[0][1], _budget_key(g[0][2]))
+    ):
+        vals = [v for _, vs in members for v in vs]
         rates = [v for _, v in vals if v]
+        inits = ", ".join(sorted((i for i, _ in members), key=_init_rank))
         lines.append(
-            f"| {mode} | {INIT_LABEL.get(init, init)} | {len(vals)} | {np.mean([w for w, _ in vals]):.1f} s | "
-            f"{np.mean(rates):.0f} |"
-            if rates
-            else f"| {mode} | {INIT_LABEL.get(init, init)} | {len(vals)} | {np.mean([w for w, _ in vals]):.1f} s | – |"
+            f"| {mode} | {where} | {budget} | {inits} | {len(vals)} | {np.mean([w for w, _ in vals]):.1f} s | "
+            + (f"{np.mean(rates):.0f} |" if rates else "– |")
         )
     cm_lines = _best_worst(rows, bench, out)
     if cm_lines:

@@ -28,7 +28,7 @@ CLASSICAL = "classical"
 IMAGENET_NOT_RUN = "not run: no ImageNet weights available"
 IMAGENET_HELP = (
     f"{IMAGENET_NOT_RUN}. Provide them with --imagenet-weights PATH (a timm ConvNeXt checkpoint, "
-    ".safetensors or .pth) or put timm's weights in the Hugging Face cache and set HF_HUB_OFFLINE=1"
+    ".safetensors or .pth) or put timm's weights in the local Hugging Face cache"
 )
 
 
@@ -113,7 +113,10 @@ class Benchmark:
                 )
                 self.imagenet_status[axis.encoder] = "ok"
             except (ImageNetWeightsError, FileNotFoundError, KeyError, ValueError) as err:
-                self.imagenet_status[axis.encoder] = f"{IMAGENET_HELP} ({type(err).__name__})"
+                first = str(err).split(". ")[0]
+                self.imagenet_status[axis.encoder] = (
+                    f"{IMAGENET_HELP} ({type(err).__name__}: {first})"
+                )
         return self.imagenet_status[axis.encoder] == "ok"
 
     def pretrained(self, method: str, axis: Axis) -> Path:
@@ -242,6 +245,7 @@ class Benchmark:
         base = self._base(
             axis, init, budget, seed, "finetune", result.metrics["wall_time_s"], run_dir
         )
+        base["train_samples_per_s"] = _train_rate(run_dir)
         return self._rows(base, {"itsc_real": result.metrics})
 
     def _train_subset(self, budget: int, seed: int) -> tuple[Corpus, np.ndarray, np.ndarray]:
@@ -261,11 +265,10 @@ class Benchmark:
     def run_knn_cell(self, axis: Axis, init: str, budget: int, seed: int) -> list[dict]:
         from ssl_waveform.finetune import build_encoder_for_finetune
 
+        init_path = self.init_for(init, axis)  # may pretrain first: not part of this cell's time
         start = time.time()
         corpus, labels, idx = self._train_subset(budget, seed)
-        cfg = self._finetune_cfg(
-            axis, self.init_for(init, axis), budget, seed, "knn", self.labeled, self.out
-        )
+        cfg = self._finetune_cfg(axis, init_path, budget, seed, "knn", self.labeled, self.out)
         cfg.drop_path = 0.0
         encoder = build_encoder_for_finetune(cfg, corpus, cfg.init)
         encoder.eval()
@@ -361,8 +364,8 @@ class Benchmark:
     def _priority(self, cell: tuple[str, Any, tuple]) -> int:
         """Run order: what a partial run should have first (stable within a rank).
 
-        0: the classical floor; 1: fine-tuning on the primary axis at its first two budgets (the noise budget
-        is among them in the presets); 2: the first real-data budget; 3: primary-axis fine-tuning at the other
+        0: the classical floor; 1: fine-tuning on the primary axis at its first two budgets (in the cpu preset
+        these hold the noise budget); 2: the first real-data budget; 3: primary-axis fine-tuning at the other
         labeled budgets and k-NN at all; 4: the secondary axes; 5: the other real-data budgets; 6: primary-axis
         fine-tuning with all labels; 7: the linear probe.
         """
@@ -415,7 +418,11 @@ def run_benchmark(cfg: BenchmarkConfig, report_only: bool = False) -> Path:
     rows: list[dict] = []
     not_run: list[dict] = []
     plan = bench.plan()
-    bench.progress = (sum((bench.cells_dir / f"{n}.json").is_file() for n, _, _ in plan), len(plan))
+    runnable = [n for n, _, args in plan if bench.skipped(n, args) is None]
+    bench.progress = (
+        sum((bench.cells_dir / f"{n}.json").is_file() for n in runnable),
+        len(runnable),
+    )
     for name, fn, args in plan:
         if report_only and not (bench.cells_dir / f"{name}.json").is_file():
             continue
@@ -433,8 +440,16 @@ def run_benchmark(cfg: BenchmarkConfig, report_only: bool = False) -> Path:
             )
             continue
         rows.extend(bench.cell(name, fn, *args))
+    wanted = {  # pretrained encoders of this preset's grid (not others left in the folder)
+        f"{init}-{a.encoder}-{a.representation}"
+        for a in bench.preset.axes
+        for init in a.inits
+        if init in ("mae", "simclr")
+    }
     costs = [
-        json.loads(p.read_text()) for p in sorted((bench.out / "pretrain").glob("*/cost.json"))
+        json.loads(p.read_text())
+        for p in sorted((bench.out / "pretrain").glob("*/cost.json"))
+        if p.parent.name in wanted
     ]
     write_report(bench, rows, not_run, costs, time.time() - start)
     return bench.out

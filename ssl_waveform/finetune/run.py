@@ -323,8 +323,9 @@ def finetune(cfg: FinetuneConfig) -> FinetuneResult:
     splits, train_idx, labels = _prepare_data(cfg, corpus)
     if len(splits.val) == 0 and cfg.select == "best":
         print("note: no validation split (too few windows per class); early stopping is off")
-    if len(splits.val) == 0 or cfg.select == "last":
-        cfg.engine.monitor, cfg.engine.patience = None, None
+    keep_best = cfg.select == "best" and len(splits.val) > 0
+    if not keep_best:
+        cfg.engine = dataclasses.replace(cfg.engine, monitor=None, patience=None)
     init = resolve_init(cfg)
     encoder = build_encoder_for_finetune(cfg, corpus, init)
     model = Classifier(
@@ -345,7 +346,7 @@ def finetune(cfg: FinetuneConfig) -> FinetuneResult:
     if cfg.mode == "two_phase":
         _phase(cfg, model, train_set, val, run_dir / "probe", probe=True, epochs=cfg.probe_epochs)
         best = run_dir / "probe" / "classifier"
-        if best.is_dir():
+        if keep_best and best.is_dir():
             model.load_state_dict(load_classifier(best).state_dict())
         _phase(cfg, model, train_set, val, run_dir, probe=False, epochs=cfg.engine.epochs)
     else:
@@ -353,8 +354,9 @@ def finetune(cfg: FinetuneConfig) -> FinetuneResult:
             cfg, model, train_set, val, run_dir, probe=cfg.mode == "probe", epochs=cfg.engine.epochs
         )
 
+    # chosen by the setting, not by which folders exist (a run folder may hold another run's `classifier/`)
     classifier_dir = run_dir / "classifier"
-    if not classifier_dir.is_dir():
+    if not (keep_best and classifier_dir.is_dir()):
         classifier_dir = run_dir / "classifier_last"
     best_model = load_classifier(classifier_dir)
     if len(splits.test):

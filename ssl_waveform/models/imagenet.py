@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import urllib.request
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -42,7 +43,8 @@ _HOW_TO = (
     "torch.load(weights_only=True)), e.g. the model.safetensors of the Hugging Face repo "
     "'timm/{name}.<tag>'; (2) download once on a machine with internet access "
     "(python -c \"import timm; timm.create_model('{name}', pretrained=True)\") and copy the Hugging Face "
-    "cache (~/.cache/huggingface/hub) here, then run with HF_HUB_OFFLINE=1; (3) use init='scratch'."
+    "cache (~/.cache/huggingface/hub) here: cached weights are found without the network (HF_HUB_OFFLINE=1 "
+    "also stops any hub access); (3) use init='scratch'."
 )
 
 
@@ -78,6 +80,8 @@ def hub_unreachable_reason(timeout_s: float = 3.0) -> str | None:
         return "HF_HUB_OFFLINE is set"
     url = urlparse(constants.ENDPOINT)
     host, port = url.hostname or "huggingface.co", url.port or (80 if url.scheme == "http" else 443)
+    if urllib.request.getproxies().get(url.scheme) and not urllib.request.proxy_bypass(host):
+        return None  # through a proxy only the hub client can tell; let it try
     try:
         socket.create_connection((host, port), timeout=timeout_s).close()
     except OSError as err:
@@ -103,6 +107,7 @@ def create_imagenet_timm(
         ImageNetWeightsError: the file is missing, unreadable or does not fit the model, or no
             weights are available offline (the message says how to provide them).
     """
+    from_cache = weights is None
     if weights is None:
         weights = cached_hub_weights(name)
     if weights is None:
@@ -137,9 +142,14 @@ def create_imagenet_timm(
         )
         expected = checkpoint_filter_fn(load_state_dict(str(path)), model)
     except Exception as err:
+        hint = (
+            "The file is in the Hugging Face cache: delete it (or its snapshot folder) to download it again."
+            if from_cache
+            else f"Check that the file is a {name} checkpoint."
+        )
         raise ImageNetWeightsError(
             f"could not load ImageNet weights for {name!r} from {str(path)!r}: "
-            f"{type(err).__name__}: {err}. Check that the file is a {name} checkpoint."
+            f"{type(err).__name__}: {err}. {hint}"
         ) from err
     missing = sorted(set(model.state_dict()) - set(expected))
     if missing:
