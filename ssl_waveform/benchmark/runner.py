@@ -342,7 +342,7 @@ class Benchmark:
                 )
         for axis in self.preset.axes:
             for mode in axis.modes:
-                for budget in axis.budgets:
+                for budget in axis.budgets_of(mode):
                     for init in axis.inits:
                         for seed in self.seeds:
                             name = f"{mode}-{init}-{axis.encoder}-{axis.representation}-b{_budget_name(budget)}-s{seed}"
