@@ -74,15 +74,19 @@ def _table(
 ) -> str:
     enc, rep, mode = axis_key
     cell: dict[tuple[str, str], list[float]] = defaultdict(list)
-    budgets: set[str] = set()
-    for r in rows:
-        if r["test_set"] != test_set or r["metric"] != metric:
-            continue
-        is_axis = (r["encoder"], r["representation"], r["mode"]) == (enc, rep, mode)
-        is_classical = r["init"] == "classical" and mode == "finetune" and test_set != "itsc_real"
-        if is_axis or is_classical:
-            cell[(r["init"], r["label_budget"])].append(float(r["value"]))
-            budgets.add(r["label_budget"])
+    picked = [r for r in rows if r["test_set"] == test_set and r["metric"] == metric]
+    axis_rows = [
+        r for r in picked if (r["encoder"], r["representation"], r["mode"]) == (enc, rep, mode)
+    ]
+    budgets = {r["label_budget"] for r in axis_rows}
+    # the classical floor sits under the fine-tuning tables, at the budgets this axis ran
+    floor = [
+        r
+        for r in picked
+        if r["init"] == "classical" and mode == "finetune" and r["label_budget"] in budgets
+    ]
+    for r in axis_rows + floor:
+        cell[(r["init"], r["label_budget"])].append(float(r["value"]))
     if not cell:
         return ""
     cols = sorted(budgets, key=_budget_key)

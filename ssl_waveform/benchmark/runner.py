@@ -424,9 +424,9 @@ def run_benchmark(cfg: BenchmarkConfig, report_only: bool = False) -> Path:
         len(runnable),
     )
     for name, fn, args in plan:
-        if report_only and not (bench.cells_dir / f"{name}.json").is_file():
-            continue
         reason = bench.skipped(name, args)
+        if reason is None and report_only and not (bench.cells_dir / f"{name}.json").is_file():
+            continue
         if reason is not None:
             axis = args[0]
             not_run.append(
