@@ -248,6 +248,36 @@ class Benchmark:
         base["train_samples_per_s"] = _train_rate(run_dir)
         return self._rows(base, {"itsc_real": result.metrics})
 
+    def run_itsc_classical_cell(self, budget: int, seed: int) -> list[dict]:
+        """The classical floor on the real data: same recording-wise split and labeled subset as the
+        fine-tuning cells of this budget and seed (is the task learnable at all from these labels?)."""
+        from ssl_waveform.finetune.run import _prepare_data
+
+        start = time.time()
+        assert self.itsc is not None
+        axis = self.preset.axes[0]
+        cfg = self._finetune_cfg(axis, "scratch", budget, seed, "finetune", self.itsc, self.out)
+        cfg.val_fraction, cfg.test_fraction = 0.2, 0.2
+        corpus = Corpus(self.itsc)
+        splits, train_idx, labels = _prepare_data(cfg, corpus)
+        pred = logistic_regression(
+            fft_features(corpus.read(train_idx)),
+            labels[train_idx],
+            fft_features(corpus.read(splits.test)),
+            len(corpus.class_names or []),
+        )
+        metrics = classification_metrics(labels[splits.test], pred, list(corpus.class_names or []))
+        base = self._base(
+            Axis("-", "fft-features", [], [], []),
+            CLASSICAL,
+            budget,
+            seed,
+            "logreg",
+            time.time() - start,
+            None,
+        )
+        return self._rows(base, {"itsc_real": metrics})
+
     def _train_subset(self, budget: int, seed: int) -> tuple[Corpus, np.ndarray, np.ndarray]:
         """The labeled pool, its labels and the training windows a fine-tuning cell with this budget and seed
         would use (the same 80/20 split with split seed 0 and the same subset draw as ``finetune``)."""
@@ -359,6 +389,10 @@ class Benchmark:
                     for seed in self.seeds:
                         name = f"itsc-{init}-{axis.encoder}-{axis.representation}-b{_budget_name(budget)}-s{seed}"
                         cells.append((name, self.run_itsc_cell, (axis, init, budget, seed)))
+            for budget in self.preset.itsc_budgets:
+                for seed in self.seeds:
+                    name = f"logreg-{CLASSICAL}-itsc-b{_budget_name(budget)}-s{seed}"
+                    cells.append((name, self.run_itsc_classical_cell, (budget, seed)))
         return sorted(cells, key=self._priority)
 
     def _priority(self, cell: tuple[str, Any, tuple]) -> int:
@@ -371,7 +405,7 @@ class Benchmark:
         """
         _, fn, args = cell
         primary = self.preset.axes[0]
-        if fn == self.run_classical_cell:
+        if fn in (self.run_classical_cell, self.run_itsc_classical_cell):
             return 0
         if fn == self.run_itsc_cell:
             return 2 if args[2] == self.preset.itsc_budgets[0] else 5
