@@ -255,28 +255,17 @@ class Benchmark:
 
         start = time.time()
         assert self.itsc is not None
-        axis = self.preset.axes[0]
-        cfg = self._finetune_cfg(axis, "scratch", budget, seed, "finetune", self.itsc, self.out)
+        cfg = self._finetune_cfg(
+            self.preset.axes[0], "scratch", budget, seed, "finetune", self.itsc, self.out
+        )
         cfg.val_fraction, cfg.test_fraction = 0.2, 0.2
         corpus = Corpus(self.itsc)
         splits, train_idx, labels = _prepare_data(cfg, corpus)
-        pred = logistic_regression(
-            fft_features(corpus.read(train_idx)),
-            labels[train_idx],
-            fft_features(corpus.read(splits.test)),
-            len(corpus.class_names or []),
-        )
-        metrics = classification_metrics(labels[splits.test], pred, list(corpus.class_names or []))
-        base = self._base(
-            Axis("-", "fft-features", [], [], []),
-            CLASSICAL,
-            budget,
-            seed,
-            "logreg",
-            time.time() - start,
-            None,
-        )
-        return self._rows(base, {"itsc_real": metrics})
+        tests = {"itsc_real": (corpus.read(splits.test), labels[splits.test])}
+        return self._classical_rows(
+            corpus.read(train_idx), labels[train_idx], tests, list(corpus.class_names or []),
+            budget, seed, start,
+        )  # fmt: skip
 
     def _train_subset(self, budget: int, seed: int) -> tuple[Corpus, np.ndarray, np.ndarray]:
         """The labeled pool, its labels and the training windows a fine-tuning cell with this budget and seed
@@ -313,11 +302,32 @@ class Benchmark:
     def run_classical_cell(self, budget: int, seed: int) -> list[dict]:
         start = time.time()
         corpus, labels, idx = self._train_subset(budget, seed)
-        train_f = fft_features(corpus.read(idx))
+        return self._classical_rows(
+            corpus.read(idx),
+            labels[idx],
+            self._test_sets(budget),
+            self.class_names,
+            budget,
+            seed,
+            start,
+        )
+
+    def _classical_rows(
+        self,
+        train_x: np.ndarray,
+        train_y: np.ndarray,
+        tests: dict[str, tuple[np.ndarray, np.ndarray]],
+        class_names: list[str],
+        budget: int,
+        seed: int,
+        start: float,
+    ) -> list[dict]:
+        """FFT features + logistic regression trained on ``train_x`` and scored on every test set."""
+        train_f = fft_features(train_x)
         metrics = {}
-        for name, (x, y) in self._test_sets(budget).items():
-            pred = logistic_regression(train_f, labels[idx], fft_features(x), len(self.class_names))
-            metrics[name] = classification_metrics(y, pred, self.class_names)
+        for name, (x, y) in tests.items():
+            pred = logistic_regression(train_f, train_y, fft_features(x), len(class_names))
+            metrics[name] = classification_metrics(y, pred, class_names)
         axis = Axis("-", "fft-features", [], [], [])
         base = self._base(axis, CLASSICAL, budget, seed, "logreg", time.time() - start, None)
         return self._rows(base, metrics)
