@@ -4,7 +4,7 @@ Same flags as ``python -m ssl_waveform.benchmark`` (this script is that entry po
 benchmark scripts). Prints the headline table; the full report, CSV and plots land in ``--out``.
 
     python benchmarks/initialisation_benchmark.py --preset smoke           # ~2 min, checks the pipeline
-    python benchmarks/initialisation_benchmark.py --preset cpu             # ~4 h on 2 CPU cores, resumable
+    python benchmarks/initialisation_benchmark.py --preset cpu             # ~2.5 h on 2 CPU cores, resumable
     python benchmarks/initialisation_benchmark.py --preset cpu --report-only
 """
 

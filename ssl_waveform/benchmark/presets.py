@@ -85,11 +85,11 @@ PRESETS: dict[str, Preset] = {
         windows_per_shard=128,
         min_batches_per_epoch=2,
     ),
-    # cpu: about four hours of compute on 2 cores. The primary axis (atto/fold) carries every budget, mode and
-    # initialisation; the secondary axes (another representation, the 1-D encoder, a larger encoder on the same
-    # representation) ask whether MAE pretraining vs scratch changes with them, at 5 labels per class where
-    # pretraining should matter most (SimCLR, the slower pretraining, only on the primary axis). The linear probe
-    # runs at 1 and 5 labels per class (k-NN covers frozen embeddings at every budget).
+    # cpu: about 2.5 hours on 2 cores (measured, docs/results.md). The primary axis (atto/fold) carries every
+    # budget, mode and initialisation; the secondary axes (another representation, the 1-D encoder, a larger
+    # encoder on the same representation) ask whether MAE pretraining vs scratch changes with them, at 5 labels
+    # per class where pretraining should matter most (SimCLR, the slower pretraining, only on the primary axis).
+    # The linear probe runs at 1 and 5 labels per class (k-NN covers frozen embeddings at every budget).
     "cpu": Preset(
         name="cpu",
         unlabeled_windows=20_000,

@@ -462,11 +462,6 @@ def run_benchmark(cfg: BenchmarkConfig, report_only: bool = False) -> Path:
     rows: list[dict] = []
     not_run: list[dict] = []
     plan = bench.plan()
-    runnable = [n for n, _, args in plan if bench.skipped(n, args) is None]
-    bench.progress = (
-        sum((bench.cells_dir / f"{n}.json").is_file() for n in runnable),
-        len(runnable),
-    )
     for name, fn, args in plan:
         reason = bench.skipped(name, args)
         if reason is None and report_only and not (bench.cells_dir / f"{name}.json").is_file():
@@ -484,6 +479,11 @@ def run_benchmark(cfg: BenchmarkConfig, report_only: bool = False) -> Path:
             )
             continue
         rows.extend(bench.cell(name, fn, *args))
+    runnable = [n for n, _, args in plan if bench.skipped(n, args) is None]
+    bench.progress = (  # counted after the run: the report says what is finished now
+        sum((bench.cells_dir / f"{n}.json").is_file() for n in runnable),
+        len(runnable),
+    )
     wanted = {  # pretrained encoders of this preset's grid (not others left in the folder)
         f"{init}-{a.encoder}-{a.representation}"
         for a in bench.preset.axes
