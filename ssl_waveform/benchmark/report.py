@@ -263,7 +263,10 @@ def write_report(
     out: Path = bench.out
     write_csv(rows, out / "results.csv")
     p = bench.preset
-    cell_wall = {_cell_key(r): float(r["wall_time_s"]) for r in rows}
+    per_cell = {
+        _cell_key(r): r for r in rows if r["metric"] == "accuracy"
+    }  # one row per finished cell
+    cells_h = sum(float(r["wall_time_s"]) for r in per_cell.values()) / 3600
     pretrain_h = sum(c["wall_time_s"] for c in costs) / 3600
     lines = [
         f"# Benchmark report — preset `{p.name}`",
@@ -276,8 +279,8 @@ def write_report(
         )
         + "`",
         f"- machine: {platform.machine()}, {os.cpu_count()} CPU cores, {platform.python_version()}; "
-        f"compute recorded over all invocations {pretrain_h + sum(cell_wall.values()) / 3600:.2f} h "
-        f"({pretrain_h:.2f} h pretraining + {sum(cell_wall.values()) / 3600:.2f} h in cells; a fine-tuning "
+        f"compute recorded over all invocations {pretrain_h + cells_h:.2f} h "
+        f"({pretrain_h:.2f} h pretraining + {cells_h:.2f} h in cells; a fine-tuning "
         "cell's time is its whole fine-tuning run (data, training, per-epoch validation, saving) without the "
         f"benchmark's test-set evaluation); this invocation {wall / 60:.1f} min (finished cells are reused)",
         "- fine-tuning and probe cells train a fixed schedule and keep the last epoch (`select=last`): no "
@@ -342,15 +345,11 @@ def write_report(
             f"{c['wall_time_s'] / 60:.1f} min | {c['samples_per_s']:.0f} | {c['final_loss']:.4f} |"
         )
     ft: dict[tuple[str, str, str, str], list[tuple[float, float]]] = defaultdict(list)
-    seen = set()
-    for r in rows:
-        key = _cell_key(r)
-        if r["metric"] == "accuracy" and key not in seen:
-            seen.add(key)
-            where = f"{r['encoder']} / {r['representation']}" + (" (ITSC)" if key[-1] else "")
-            ft[(where, r["mode"], r["label_budget"], r["init"])].append(
-                (float(r["wall_time_s"]), float(r.get("train_samples_per_s") or 0))
-            )
+    for key, r in per_cell.items():
+        where = f"{r['encoder']} / {r['representation']}" + (" (ITSC)" if key[-1] else "")
+        ft[(where, r["mode"], r["label_budget"], r["init"])].append(
+            (float(r["wall_time_s"]), float(r.get("train_samples_per_s") or 0))
+        )
     lines += [
         "",
         "| evaluation | encoder / representation | labels per class | inits | cells | mean wall time per cell "

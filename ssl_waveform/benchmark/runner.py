@@ -462,8 +462,11 @@ def run_benchmark(cfg: BenchmarkConfig, report_only: bool = False) -> Path:
     rows: list[dict] = []
     not_run: list[dict] = []
     plan = bench.plan()
+    runnable: list[str] = []
     for name, fn, args in plan:
         reason = bench.skipped(name, args)
+        if reason is None:
+            runnable.append(name)
         if reason is None and report_only and not (bench.cells_dir / f"{name}.json").is_file():
             continue
         if reason is not None:
@@ -479,7 +482,6 @@ def run_benchmark(cfg: BenchmarkConfig, report_only: bool = False) -> Path:
             )
             continue
         rows.extend(bench.cell(name, fn, *args))
-    runnable = [n for n, _, args in plan if bench.skipped(n, args) is None]
     bench.progress = (  # counted after the run: the report says what is finished now
         sum((bench.cells_dir / f"{n}.json").is_file() for n in runnable),
         len(runnable),
