@@ -81,7 +81,10 @@ class MAEConfig:
         builtin_windows: size of the built-in simulated unlabeled corpus.
         builtin_seed: its seed.
         encoder: the encoder to pretrain.
-        mask_ratio: fraction of coarse-grid cells hidden.
+        mask_ratio: fraction of mask cells hidden.
+        mask_cell: mask cell size in model-input samples per axis; 0 = the largest cell giving at least 64
+            cells per sample (8 on 64x64 images, 32 on 2048-sample 1-D windows). The encoder's total stride
+            (32) gives FCMAE's sparse emulation; finer cells are hidden SimMIM-style after the stem.
         masking: ``random`` (cells), ``time`` (whole time columns) or ``channel`` (whole channels).
         decoder_dim: decoder width.
         norm_pix_loss: normalise each target cell by its own mean/std.
@@ -96,6 +99,7 @@ class MAEConfig:
     builtin_seed: int = 0
     encoder: EncoderSpec = field(default_factory=EncoderSpec)
     mask_ratio: float = 0.6
+    mask_cell: int = 0
     masking: str = "random"
     decoder_dim: int = 256
     norm_pix_loss: bool = True
@@ -221,6 +225,7 @@ def pretrain_mae(cfg: MAEConfig) -> TrainResult:
             masking=cfg.masking,
             decoder_dim=cfg.decoder_dim,
             norm_pix_loss=cfg.norm_pix_loss,
+            mask_cell=cfg.mask_cell or None,
         )
         # fail on a grid too small to mask before the engine writes anything into the run folder
         probe = torch.zeros(1, encoder.in_chans, int(encoder.config["window"]))

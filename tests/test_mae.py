@@ -92,13 +92,18 @@ def test_loss_validates_its_arguments():
 
 @pytest.mark.parametrize("make_encoder", [encoder_1d, encoder_2d], ids=["1d", "2d"])
 @pytest.mark.parametrize("masking", ["random", "time", "channel"])
-def test_step_is_finite_and_every_parameter_learns(make_encoder, masking):
-    mae = MaskedAutoencoder(make_encoder(), masking=masking, decoder_dim=32)
+@pytest.mark.parametrize("mask_cell", [None, 32], ids=["fine", "stride"])
+def test_step_is_finite_and_every_parameter_learns(make_encoder, masking, mask_cell):
+    mae = MaskedAutoencoder(make_encoder(), masking=masking, decoder_dim=32, mask_cell=mask_cell)
+    assert mae.sparse == (mae.cell == 32)
     out = mae({"x": three_phase(4, 512)})
     assert out["loss"].ndim == 0 and torch.isfinite(out["loss"])
     out["loss"].backward()
-    # channel masking hides no cell in every channel, so there is nothing for the mask token to fill
-    unused = {"decoder.mask_token"} if masking == "channel" else set()
+    # the stride-cell (FCMAE) path fills hidden cells in the decoder, the fine-cell (SimMIM) path
+    # after the stem; channel masking hides no cell in every channel, so neither token is used
+    unused = {"mask_token" if mae.sparse else "decoder.mask_token"}
+    if masking == "channel":
+        unused |= {"mask_token", "decoder.mask_token"}
     for name, p in mae.named_parameters():
         # the pooled-embedding head (norm after global pooling) is not part of the MAE path
         if name in unused or name.startswith("encoder.backbone.head."):
@@ -108,10 +113,23 @@ def test_step_is_finite_and_every_parameter_learns(make_encoder, masking):
         assert p.grad.abs().sum() > 0, f"{name} gets no gradient"
 
 
-def test_mask_ratio_is_exact_on_the_encoder_grid():
+def test_mask_ratio_is_exact_on_the_mask_grid():
     mae = MaskedAutoencoder(encoder_1d(window=640), mask_ratio=0.6)
+    assert mae.cell == 8  # 640 / 32 = 20 cells is too coarse; 640 / 8 = 80 cells is the first >= 64
     out = mae({"x": three_phase(3, 640)})
-    assert out["mask_ratio"].item() == pytest.approx(round(0.6 * 20) / 20)
+    assert out["mask_ratio"].item() == pytest.approx(round(0.6 * 80) / 80)
+
+
+@pytest.mark.parametrize(
+    ("make_encoder", "cell", "cells"),
+    [(encoder_1d, 8, 64), (encoder_2d, 8, 64), (lambda: encoder_1d(window=2048), 32, 64)],
+    ids=["1d-512", "2d-64px", "1d-2048"],
+)
+def test_default_grid_has_at_least_64_cells(make_encoder, cell, cells):
+    mae = MaskedAutoencoder(make_encoder(), decoder_dim=32)
+    window = int(mae.encoder.config["window"])
+    mask = make_mask(mae.prepare_input(three_phase(2, window)), mae.cell, 0.6)
+    assert mae.cell == cell and math.prod(mask.shape[2:]) == cells
 
 
 def test_method_loss_ignores_predictions_on_visible_cells():
@@ -119,7 +137,7 @@ def test_method_loss_ignores_predictions_on_visible_cells():
     x = mae.prepare_input(three_phase(4, 512))
     mask = make_mask(x, mae.cell, mae.mask_ratio, "random", gen(0))
     latent, visible = mae.forward_encoder(x, mask)
-    pred = mae.forward_decoder(latent, visible)
+    pred = mae.forward_decoder(latent, visible, tuple(x.shape[2:]))
     hidden = mask.flatten(2).unsqueeze(-1)
     junk = torch.where(hidden, pred, 1e3 * torch.randn_like(pred))
     assert torch.equal(mae.forward_loss(x, junk, mask), mae.forward_loss(x, pred, mask))
@@ -127,8 +145,11 @@ def test_method_loss_ignores_predictions_on_visible_cells():
 
 @pytest.mark.parametrize("make_encoder", [encoder_1d, encoder_2d], ids=["1d", "2d"])
 @pytest.mark.parametrize("masking", ["random", "channel"])
-def test_encoder_ignores_the_hidden_input(make_encoder, masking):
-    mae = MaskedAutoencoder(make_encoder(), masking=masking, decoder_dim=32).eval()
+@pytest.mark.parametrize("mask_cell", [None, 16, 32], ids=["default", "16", "stride"])
+def test_encoder_ignores_the_hidden_input(make_encoder, masking, mask_cell):
+    mae = MaskedAutoencoder(
+        make_encoder(), masking=masking, decoder_dim=32, mask_cell=mask_cell
+    ).eval()
     x = mae.prepare_input(three_phase(4, 512))
     mask = make_mask(x, mae.cell, mae.mask_ratio, masking, gen(2))
     hidden = upsample_mask(mask, tuple(x.shape[2:]))
@@ -172,3 +193,7 @@ def test_bad_settings_fail_loudly():
         MaskedAutoencoder(enc, mask_ratio=1.0)
     with pytest.raises(KeyError, match="channel, random, time"):
         MaskedAutoencoder(enc, masking="blocks")
+    with pytest.raises(ValueError, match="divisor of the encoder's total stride 32"):
+        MaskedAutoencoder(enc, mask_cell=12)
+    with pytest.raises(ValueError, match="multiple of the stem's stride 4"):
+        MaskedAutoencoder(enc, mask_cell=2)

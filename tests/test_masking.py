@@ -13,11 +13,14 @@ from timm.layers import LayerNorm2d
 
 import ssl_waveform.methods.sparse as sparse
 from ssl_waveform.methods import (
+    default_mask_cell,
     fit_to_cells,
     list_masking,
     make_mask,
     masked_forward_features,
     patchify,
+    patchify_stem_stride,
+    token_masked_forward_features,
     unpatchify,
     upsample_mask,
 )
@@ -212,3 +215,58 @@ def test_grn_statistics_ignore_hidden_positions(monkeypatch, kind):
             h.remove()
     gap = (leaky - reference)[keep.expand_as(reference)].abs().max()
     assert gap > 1e-3
+
+
+@pytest.mark.parametrize(
+    ("spatial", "cell"),
+    [((64, 64), 8), ((128, 128), 16), ((256, 256), 32), ((2048,), 32), ((512,), 8), ((32,), 4)],
+)
+def test_default_mask_cell_is_the_largest_with_64_cells(spatial, cell):
+    assert default_mask_cell(spatial, stride=32, stem_stride=4) == cell
+    if cell > 4:
+        assert math.prod(s // cell for s in spatial) >= 64
+        assert math.prod(s // (2 * cell) for s in spatial) < 64 or cell == 32
+
+
+def _token(model: torch.nn.Module) -> torch.Tensor:
+    width = model.stem[0].out_channels
+    nd = model.stem[0].weight.ndim - 2
+    return torch.randn(1, width, *(1,) * nd, generator=gen(3))
+
+
+@pytest.mark.parametrize("kind", sorted(BACKBONES))
+def test_token_masking_all_visible_equals_the_plain_forward(kind):
+    model = backbone(kind)
+    x = model_input(kind)
+    assert patchify_stem_stride(model) == 4
+    visible = torch.ones(2, *(d // 8 for d in x.shape[2:]), dtype=torch.bool)
+    with torch.no_grad():
+        torch.testing.assert_close(
+            token_masked_forward_features(model, x, visible, _token(model)),
+            model.forward_features(x),
+        )
+
+
+@pytest.mark.parametrize("kind", sorted(BACKBONES))
+@pytest.mark.parametrize("cell", [4, 8, 16])
+def test_token_masking_hidden_cells_cannot_change_the_output(kind, cell):
+    model = backbone(kind)
+    x = model_input(kind)
+    visible = make_mask(x, cell, 0.6, "random", gen(1))[:, 0].logical_not()
+    hidden_in = ~upsample_mask(visible.unsqueeze(1), tuple(x.shape[2:])).expand_as(x)
+    perturbed = torch.where(hidden_in, 50 * torch.randn_like(x), x)
+    token = _token(model)
+    with torch.no_grad():
+        reference = token_masked_forward_features(model, x, visible, token)
+        out = token_masked_forward_features(model, perturbed, visible, token)
+        dense_gap = (model.forward_features(perturbed) - model.forward_features(x)).abs().max()
+        other_token = token_masked_forward_features(model, x, visible, token + 1.0)
+    torch.testing.assert_close(out, reference)
+    assert dense_gap > 1e-2, "the plain forward does see the hidden cells, so the test is sensitive"
+    assert not torch.allclose(other_token, reference), "hidden cells enter as the mask token"
+
+
+def test_token_masking_needs_a_patchify_stem():
+    model = timm.create_model("test_convnext", num_classes=0, stem_type="overlap")
+    with pytest.raises(ValueError, match="patchify stem"):
+        patchify_stem_stride(model)

@@ -1,10 +1,21 @@
-"""FCMAE-style masked autoencoder for ConvNeXt encoders (2-D representations or 1-D waveforms).
+"""Masked autoencoder for ConvNeXt encoders (2-D representations or 1-D waveforms).
 
-Woo et al., "ConvNeXt V2: Co-designing and Scaling ConvNets with Masked Autoencoders", CVPR 2023,
-https://arxiv.org/abs/2301.00808 — the encoder sees the masked input through a sparse-emulating
-forward (:func:`~ssl_waveform.methods.sparse.masked_forward_features`), a light decoder fills the
-hidden cells with a learned mask token and predicts every cell's values, and the loss is the MSE
-on hidden cells with per-cell target normalisation.
+The mask cell is a setting of its own (default: the largest cell giving at least 64 cells per
+sample, :func:`~ssl_waveform.methods.masking.default_mask_cell`), and it decides how the encoder
+is kept from seeing hidden cells:
+
+- cell == the encoder's total stride: FCMAE, Woo et al., "ConvNeXt V2: Co-designing and Scaling
+  ConvNets with Masked Autoencoders", CVPR 2023, https://arxiv.org/abs/2301.00808 — a
+  sparse-emulating forward (:func:`~ssl_waveform.methods.sparse.masked_forward_features`), and a
+  light decoder that fills the hidden cells with a learned mask token.
+- cell finer than the total stride (a multiple of the patchify stem's stride): SimMIM, Xie et al.,
+  CVPR 2022, https://arxiv.org/abs/2111.09886 — hidden cells are replaced by a learned token after
+  the stem and the encoder runs densely
+  (:func:`~ssl_waveform.methods.sparse.token_masked_forward_features`); the same light decoder
+  predicts every pixel from the stride-32 feature map.
+
+In both the loss is the MSE on hidden cells with per-cell target normalisation. On a 64x64 image
+the total stride gives only 2x2 cells, a degenerate task (docs/results.md, the mask-grid ablation).
 """
 
 from __future__ import annotations
@@ -20,13 +31,19 @@ from torch import Tensor, nn
 from ssl_waveform.losses import MaskedReconstructionLoss
 from ssl_waveform.methods.masking import (
     check_masking,
+    default_mask_cell,
     fit_to_cells,
     make_mask,
     patchify,
     unpatchify,
     upsample_mask,
 )
-from ssl_waveform.methods.sparse import masked_forward_features
+from ssl_waveform.methods.sparse import (
+    masked_forward_features,
+    patchify_stem_stride,
+    stem_conv,
+    token_masked_forward_features,
+)
 from ssl_waveform.models import ConvNeXtBlock1d, Encoder
 
 _CONV: dict[str, type[nn.Conv1d] | type[nn.Conv2d]] = {"1d": nn.Conv1d, "2d": nn.Conv2d}
@@ -54,10 +71,7 @@ def _check_kind(kind: str) -> None:
 
 def input_channels(backbone: nn.Module) -> int:
     """Channels of the model input a ConvNeXt backbone expects (read from its stem's first conv)."""
-    for module in backbone.get_submodule("stem").modules():
-        if isinstance(module, (nn.Conv1d, nn.Conv2d)):
-            return module.in_channels
-    raise ValueError(f"backbone {type(backbone).__name__} has no convolution in its stem")
+    return stem_conv(backbone).in_channels
 
 
 class FCMAEDecoder(nn.Module):
@@ -67,7 +81,8 @@ class FCMAEDecoder(nn.Module):
         kind: ``"2d"`` for ``[B, D, H, W]`` feature maps, ``"1d"`` for ``[B, D, L]``.
         in_dim: Encoder feature channels ``D``.
         out_chans: Channels ``C`` of the model input to reconstruct.
-        cell: Cell size in samples per spatial axis (the encoder's total stride).
+        cell: Samples per spatial axis predicted from one feature-map position (the encoder's
+            total stride).
         dim: Decoder width.
     """
 
@@ -102,15 +117,18 @@ class FCMAEDecoder(nn.Module):
 
 
 class MaskedAutoencoder(nn.Module):
-    """FCMAE pretraining of an encoder; ``forward(batch)`` returns the loss for the engine.
+    """Masked-autoencoder pretraining of an encoder; ``forward(batch)`` returns the loss for the engine.
 
     Args:
         encoder: An ``ssl_waveform.models`` encoder (``transform``, ``backbone``, ``kind``,
-            ``num_features``, ``reduction``).
+            ``num_features``, ``reduction``, ``config["window"]``).
         mask_ratio: Fraction of units hidden (cells, time columns or channels), default 0.6.
         masking: Masking strategy name: ``random``, ``time`` or ``channel``.
         decoder_dim: Decoder width.
         norm_pix_loss: Normalise each target cell by its mean and standard deviation.
+        mask_cell: Cell size in model-input samples per spatial axis; ``None`` picks the largest
+            cell with at least 64 cells per sample for the encoder's window. It must divide the
+            total stride; a finer cell must be a multiple of the patchify stem's stride.
     """
 
     def __init__(
@@ -120,6 +138,7 @@ class MaskedAutoencoder(nn.Module):
         masking: str = "random",
         decoder_dim: int = 256,
         norm_pix_loss: bool = True,
+        mask_cell: int | None = None,
     ) -> None:
         super().__init__()
         check_masking(masking)
@@ -129,16 +148,43 @@ class MaskedAutoencoder(nn.Module):
         self.encoder = encoder
         self.mask_ratio = mask_ratio
         self.masking = masking
-        self.cell = int(encoder.reduction)
+        self.stride = int(encoder.reduction)
         self.in_chans = input_channels(encoder.backbone)
+        self.cell = self._pick_cell(mask_cell)
+        self.sparse = self.cell == self.stride
+        self.mask_token: nn.Parameter | None = None
+        if not self.sparse:
+            width = stem_conv(encoder.backbone).out_channels
+            self.mask_token = nn.Parameter(torch.zeros(1, width, *(1,) * _NDIM[encoder.kind]))
+            trunc_normal_(self.mask_token, std=0.02)
         self.decoder = FCMAEDecoder(
-            encoder.kind, encoder.num_features, self.in_chans, self.cell, dim=decoder_dim
+            encoder.kind, encoder.num_features, self.in_chans, self.stride, dim=decoder_dim
         )
         self.criterion = MaskedReconstructionLoss(norm_target=norm_pix_loss)
 
+    def _pick_cell(self, mask_cell: int | None) -> int:
+        if mask_cell is not None and (mask_cell < 1 or self.stride % mask_cell):
+            raise ValueError(
+                f"MaskedAutoencoder: mask_cell={mask_cell} must be a positive divisor of the "
+                f"encoder's total stride {self.stride}"
+            )
+        if mask_cell == self.stride:
+            return self.stride
+        stem = patchify_stem_stride(self.encoder.backbone)
+        if mask_cell is None:
+            probe = torch.zeros(1, self.encoder.in_chans, int(self.encoder.config["window"]))
+            spatial = tuple(self.prepare_input(probe).shape[2:])
+            return default_mask_cell(spatial, self.stride, stem)
+        if mask_cell % stem:
+            raise ValueError(
+                f"MaskedAutoencoder: mask_cell={mask_cell} is finer than the total stride, so it "
+                f"must be a multiple of the stem's stride {stem}"
+            )
+        return mask_cell
+
     def prepare_input(self, waveform: Tensor) -> Tensor:
-        """Waveforms ``[B, C, T]`` -> model input ``[B, C', *S]`` zero-padded to whole cells."""
-        return fit_to_cells(self.encoder.transform(waveform), self.cell)
+        """Waveforms ``[B, C, T]`` -> model input ``[B, C', *S]`` zero-padded to the total stride."""
+        return fit_to_cells(self.encoder.transform(waveform), self.stride)
 
     def forward_encoder(self, x: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
         """Encode the visible part of the input.
@@ -148,16 +194,25 @@ class MaskedAutoencoder(nn.Module):
             mask: ``[B, C, *G]`` boolean, ``True`` on hidden cells.
 
         Returns:
-            ``(latent, visible)``: feature map ``[B, D, *G]`` (zero at hidden cells) and the
-            ``[B, *G]`` cells hidden in no channel, which the encoder treats as present.
+            ``(latent, visible)``: feature map ``[B, D, *S // stride]`` and the ``[B, *S // stride]``
+            positions the decoder treats as encoded. With stride-sized cells these are the cells
+            hidden in no channel (the latent is zero elsewhere); with finer cells every position
+            is encoded (hidden cells entered as the mask token).
         """
         x = x * ~upsample_mask(mask, tuple(x.shape[2:]))  # hidden channel-cells read as zero
         visible = ~mask.all(dim=1)
-        return masked_forward_features(self.encoder.backbone, x, visible), visible
+        if self.sparse:
+            return masked_forward_features(self.encoder.backbone, x, visible), visible
+        assert self.mask_token is not None
+        latent = token_masked_forward_features(self.encoder.backbone, x, visible, self.mask_token)
+        return latent, torch.ones_like(latent[:, 0], dtype=torch.bool)
 
-    def forward_decoder(self, latent: Tensor, visible: Tensor) -> Tensor:
-        """Feature map ``[B, D, *G]`` -> per-cell predictions ``[B, C, N, P]``."""
-        return self.decoder(latent, visible)
+    def forward_decoder(self, latent: Tensor, visible: Tensor, spatial: tuple[int, ...]) -> Tensor:
+        """Feature map ``[B, D, *S // stride]`` -> predictions ``[B, C, N, P]`` per mask cell."""
+        pred = self.decoder(latent, visible)  # [B, C, positions, stride ** ndim]
+        if self.sparse:
+            return pred
+        return patchify(unpatchify(pred, self.stride, spatial), self.cell)
 
     def forward_loss(self, x: Tensor, pred: Tensor, mask: Tensor) -> Tensor:
         """MSE of ``pred`` ``[B, C, N, P]`` against the cells of ``x`` ``[B, C, *S]`` hidden by ``mask``."""
@@ -175,7 +230,7 @@ class MaskedAutoencoder(nn.Module):
         x = self.prepare_input(batch["x"])
         mask = make_mask(x, self.cell, self.mask_ratio, self.masking)
         latent, visible = self.forward_encoder(x, mask)
-        pred = self.forward_decoder(latent, visible)
+        pred = self.forward_decoder(latent, visible, tuple(x.shape[2:]))
         loss = self.forward_loss(x, pred, mask)
         return {"loss": loss, "mask_ratio": mask.float().mean().detach()}
 
@@ -198,7 +253,7 @@ class MaskedAutoencoder(nn.Module):
         x = self.prepare_input(waveform)
         mask = make_mask(x, self.cell, self.mask_ratio, self.masking, generator)
         latent, visible = self.forward_encoder(x, mask)
-        pred = self.forward_decoder(latent, visible).float()
+        pred = self.forward_decoder(latent, visible, tuple(x.shape[2:])).float()
         if self.criterion.norm_target:
             target = patchify(x, self.cell).float()
             std = torch.sqrt(target.var(dim=-1, keepdim=True, unbiased=False) + self.criterion.eps)
@@ -209,4 +264,5 @@ class MaskedAutoencoder(nn.Module):
         return {"input": x, "mask": dense_mask, "reconstruction": recon}
 
     def extra_repr(self) -> str:
-        return f"mask_ratio={self.mask_ratio}, masking={self.masking!r}, cell={self.cell}"
+        mode = "fcmae" if self.sparse else "simmim"
+        return f"mask_ratio={self.mask_ratio}, masking={self.masking!r}, cell={self.cell} ({mode})"

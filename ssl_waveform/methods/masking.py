@@ -1,9 +1,13 @@
-"""Cell masks for masked autoencoding, and patchify helpers on the encoder's coarse grid.
+"""Cell masks for masked autoencoding, and patchify helpers.
 
 A model input ``[B, C, *S]`` (``S`` = ``(H, W)`` for images, ``(L,)`` for 1-D sequences) is cut into
 cells of ``cell`` samples along every spatial axis, giving a grid ``G = S // cell``. A mask is a
 boolean tensor ``[B, C, *G]`` with ``True`` on hidden cells; keeping the channel axis lets one
 strategy hide whole channels while the others hide the same cells in every channel.
+
+The cell is a setting of its own, not the encoder's total stride: :func:`default_mask_cell` picks
+the largest cell that still gives at least 64 cells per sample (a 64x64 image gets 8x8 cells of 8
+pixels; a 2048-sample 1-D input gets 64 cells of 32 samples).
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ def cell_grid(x: Tensor, cell: int) -> tuple[int, ...]:
 
     Args:
         x: Model input ``[B, C, *S]``.
-        cell: Cell size in samples along every spatial axis (the encoder's total stride).
+        cell: Cell size in samples along every spatial axis.
 
     Returns:
         ``S // cell`` per spatial axis.
@@ -40,6 +44,33 @@ def cell_grid(x: Tensor, cell: int) -> tuple[int, ...]:
             f"{cell} on every axis; pick a window length/representation size divisible by {cell}"
         )
     return tuple(s // cell for s in spatial)
+
+
+MIN_CELLS = 64
+
+
+def default_mask_cell(
+    spatial: tuple[int, ...], stride: int, stem_stride: int, min_cells: int = MIN_CELLS
+) -> int:
+    """The largest mask cell that divides ``stride`` and gives at least ``min_cells`` cells.
+
+    Candidate cells are ``stride, stride/2, ...`` down to ``stem_stride`` (a cell finer than the
+    encoder's patchify stem cannot be hidden without the stem mixing it with its neighbours).
+    When even ``stem_stride`` gives fewer than ``min_cells`` cells, ``stem_stride`` is returned.
+
+    Args:
+        spatial: Spatial size ``S`` of the (stride-aligned) model input.
+        stride: The encoder's total stride (e.g. 32).
+        stem_stride: Stride of the encoder's patchify stem (e.g. 4).
+        min_cells: Smallest acceptable number of cells per sample.
+
+    Returns:
+        The cell size in samples per spatial axis.
+    """
+    cell = stride
+    while cell > stem_stride and math.prod(max(s // cell, 1) for s in spatial) < min_cells:
+        cell //= 2
+    return max(cell, stem_stride)
 
 
 def _hidden_count(ratio: float, units: int, what: str) -> int:
@@ -147,7 +178,7 @@ def make_mask(
 
     Args:
         x: Model input ``[B, C, *S]``; batch size, channels and grid are read from it.
-        cell: Cell size in samples (the encoder's total stride, e.g. 32).
+        cell: Cell size in samples (e.g. 8 on a 64x64 image: an 8x8 grid).
         ratio: Fraction of units to hide, in ``(0, 1)``; the count is ``round(ratio * units)``.
         strategy: One of :func:`list_masking` (``random``, ``time``, ``channel``).
         generator: Optional generator on ``x.device``.

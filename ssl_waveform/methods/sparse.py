@@ -1,4 +1,14 @@
-"""Sparse-emulating (FCMAE) forward pass through a ConvNeXt backbone, 2-D (NCHW) or 1-D (NCL).
+"""Masked forward passes through a ConvNeXt backbone, 2-D (NCHW) or 1-D (NCL).
+
+Two ways to keep hidden cells from influencing what the encoder computes:
+
+- :func:`masked_forward_features` (cells = the total stride): the FCMAE sparse emulation below.
+- :func:`token_masked_forward_features` (cells finer than the total stride, multiples of the stem's):
+  SimMIM's design (Xie et al., "SimMIM: A Simple Framework for Masked Image Modeling", CVPR 2022,
+  https://arxiv.org/abs/2111.09886) on a convolutional stem, as SparK discusses for CNNs: the
+  patchify stem embeds every cell on its own, hidden cells' embeddings are replaced by one learned
+  mask token, and the rest of the network runs densely. Hidden content never enters the network,
+  so it cannot change any output; the cost is one dense forward pass.
 
 ConvNeXt V2 pretrains with sparse convolutions so that hidden cells never influence visible ones.
 Here the sparsity is emulated densely, as the ConvNeXt V2 paper describes for its dense variant:
@@ -85,6 +95,54 @@ def _masked_block(block: Any, x: Tensor, keep: Tensor) -> Tensor:
         x = x.movedim(-1, 1)
     x = _layer_scale(block, x)
     return block.drop_path(x) + block.shortcut(shortcut)
+
+
+def stem_conv(backbone: Any) -> nn.Conv1d | nn.Conv2d:
+    """The first convolution of a ConvNeXt backbone's stem."""
+    for module in backbone.get_submodule("stem").modules():
+        if isinstance(module, (nn.Conv1d, nn.Conv2d)):
+            return module
+    raise ValueError(f"backbone {type(backbone).__name__} has no convolution in its stem")
+
+
+def patchify_stem_stride(backbone: Any) -> int:
+    """Stride of a patchify stem (kernel == stride, no padding); ``ValueError`` for any other stem."""
+    conv = stem_conv(backbone)
+    kernel, stride, pad = set(conv.kernel_size), set(conv.stride), conv.padding
+    if len(stride) != 1 or kernel != stride or any(int(p) for p in pad):  # type: ignore[union-attr]
+        raise ValueError(
+            f"masking finer than the total stride needs a patchify stem (kernel == stride, no "
+            f"padding); this backbone's stem conv has kernel {conv.kernel_size}, stride "
+            f"{conv.stride}, padding {conv.padding}"
+        )
+    return int(stride.pop())
+
+
+def token_masked_forward_features(
+    backbone: Any, x: Tensor, visible: Tensor, mask_token: Tensor
+) -> Tensor:
+    """Dense ConvNeXt forward with hidden cells replaced by a learned token after the stem (SimMIM).
+
+    Args:
+        backbone: ConvNeXt with a patchify ``stem``, ``stages`` and ``norm_pre``.
+        x: Model input ``[B, C, *S]`` with ``S`` a multiple of the backbone's total stride.
+        visible: ``[B, *G]`` boolean, ``True`` on visible cells; every cell spans a whole number
+            of stem patches.
+        mask_token: ``[1, D0, 1, ...]`` embedding of a hidden cell (``D0`` = stem width).
+
+    Returns:
+        Feature map ``[B, D, *S // stride]`` (as ``backbone.forward_features``); with every cell
+        visible it equals ``backbone.forward_features(x)``.
+    """
+    if visible.shape[0] != x.shape[0] or visible.ndim != x.ndim - 1:
+        raise ValueError(
+            f"visible mask {tuple(visible.shape)} does not match input {tuple(x.shape)}: "
+            "expected [B, *G] with one grid axis per spatial axis"
+        )
+    h = backbone.stem(x)  # [B, D0, *S / stem_stride]
+    keep = upsample_mask(visible.unsqueeze(1), tuple(h.shape[2:]))  # [B, 1, *S / stem_stride]
+    h = torch.where(keep, h, mask_token.to(h.dtype))
+    return backbone.norm_pre(backbone.stages(h))
 
 
 def masked_forward_features(backbone: Any, x: Tensor, visible: Tensor) -> Tensor:
