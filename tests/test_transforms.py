@@ -88,6 +88,10 @@ def test_normalisation_modes() -> None:
     shared = WaveformNormalization("per_sample_shared", 3)(x)
     ratio = shared.std(-1) / shared.std(-1)[:, :1]
     np.testing.assert_allclose(ratio.numpy(), (x.std(-1) / x.std(-1)[:, :1]).numpy(), rtol=1e-4)
+    scaled = WaveformNormalization("shared_scale", 3)(x)
+    factor = x / scaled  # one positive factor per sample: offsets and ratios survive
+    np.testing.assert_allclose(factor.numpy(), factor[:, :1, :1].expand_as(x).numpy(), rtol=1e-4)
+    np.testing.assert_allclose(scaled.pow(2).mean(dim=(1, 2)).numpy(), 1.0, rtol=1e-4)
     corpus = WaveformNormalization("corpus", 3, mean=[7.0, 7.0, 7.0], std=[1.0, 10.0, 100.0])(x)
     np.testing.assert_allclose(
         corpus.numpy(),
@@ -96,7 +100,7 @@ def test_normalisation_modes() -> None:
     )
     assert torch.equal(WaveformNormalization("none", 3)(x), x)
     with pytest.raises(
-        ValueError, match="valid modes: none, per_sample, per_sample_shared, corpus"
+        ValueError, match="valid modes: none, per_sample, per_sample_shared, shared_scale, corpus"
     ):
         WaveformNormalization("minmax", 3)
     with pytest.raises(ValueError, match="needs per-channel mean= and std="):

@@ -23,6 +23,7 @@ _FLAGS = {
     "runs": "runs",
     "encoder": "encoder",
     "representation": "representation",
+    "normalization": "normalization",
     "mode": "mode",
     "select": "select",
     "seed": "engine.seed",
@@ -66,6 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--encoder", help="backbone when not loading an encoder folder (default convnext_atto)"
     )
     p.add_argument("--representation", help="fold | stft | cwt | gaf | raw (default fold)")
+    p.add_argument(
+        "--normalization",
+        choices=["per_sample", "per_sample_shared", "shared_scale", "none"],
+        help="waveform normalisation of an encoder created here (scratch/imagenet; default per_sample)",
+    )
     p.add_argument("--mode", choices=["full", "probe", "two_phase"], help="default full")
     p.add_argument(
         "--select",

@@ -64,6 +64,9 @@ class FinetuneConfig:
         encoder: backbone name when the encoder is not loaded from a folder.
         representation: representation name when the encoder is not loaded from a folder.
         image_size: side of 2-D representations (multiple of 32).
+        normalization: waveform normalisation of an encoder created here (``scratch``/``imagenet``; a loaded
+            encoder keeps its own): ``per_sample``, ``per_sample_shared``, ``shared_scale``, ``none`` (see
+            docs/representations.md).
         labels_per_class: draw exactly this many training windows per class (seeded); None = all.
         label_fraction: or this fraction of each class's training windows.
         val_fraction: fraction of each class (of its recordings, when grouped) for validation.
@@ -99,6 +102,7 @@ class FinetuneConfig:
     encoder: str = "convnext_atto"
     representation: str = "fold"
     image_size: int = 64
+    normalization: str = "per_sample"
     labels_per_class: int | None = None
     label_fraction: float | None = None
     val_fraction: float = 0.15
@@ -210,6 +214,7 @@ def build_encoder_for_finetune(cfg: FinetuneConfig, corpus: Corpus, init: str) -
             window=corpus.window_length,
             image_size=cfg.image_size if cfg.representation != "raw" else None,
             channel_names=corpus.channel_names,
+            normalization=cfg.normalization,
             drop_path_rate=cfg.drop_path,
         )
     if encoder.in_chans != corpus.num_channels:

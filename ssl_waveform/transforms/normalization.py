@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from torch import nn
 
-NORMALIZATION_MODES = ("none", "per_sample", "per_sample_shared", "corpus")
+NORMALIZATION_MODES = ("none", "per_sample", "per_sample_shared", "shared_scale", "corpus")
 
 
 class WaveformNormalization(nn.Module):
@@ -21,6 +21,9 @@ class WaveformNormalization(nn.Module):
         ``per_sample_shared``: zero mean per channel, one scale per sample (the RMS over all
             channels), which keeps amplitude ratios between channels (e.g. phase imbalance); only
             meaningful when all channels share a unit.
+        ``shared_scale``: no centring, one scale per sample (the RMS over all channels and time),
+            which keeps both the amplitude ratios and each channel's DC offset (the half-wave a
+            open switch removes, a current-sensor offset); also for channels that share a unit.
         ``corpus``: ``(x - mean[c]) / std[c]`` with fixed per-channel statistics of a corpus.
 
     Args:
@@ -80,6 +83,8 @@ class WaveformNormalization(nn.Module):
             return x
         if self.mode == "corpus":
             return (x - self.mean.to(x.dtype)) / self.std.to(x.dtype)
+        if self.mode == "shared_scale":
+            return x / (x.pow(2).mean(dim=(1, 2), keepdim=True).sqrt() + self.eps)
         centred = x - x.mean(dim=-1, keepdim=True)
         if self.mode == "per_sample":
             scale = centred.std(dim=-1, keepdim=True, unbiased=False)
