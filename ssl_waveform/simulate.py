@@ -2,7 +2,12 @@
 
 Usage::
 
-    python -m ssl_waveform.simulate --out DIR --windows N [--labeled] [--seed S] [--config YAML]
+    python -m ssl_waveform.simulate --out DIR --windows N [--labeled] [--seed S] [--pretraining]
+        [--config YAML]
+
+``--pretraining`` starts from the broad domain randomisation meant for unlabeled pretraining corpora
+(every fault family, both control modes, miscalibrated sensors; ``SimConfig.pretraining``) instead of
+the defaults; ``--config`` changes apply on top of either.
 
 Shard k depends only on (seed, k), so the same seed gives the same corpus and an interrupted run
 resumes where it stopped (complete shards are skipped).
@@ -25,10 +30,16 @@ def main(argv: list[str] | None = None) -> None:
         "--labeled", action="store_true", help="store class labels (families in config)"
     )
     ap.add_argument("--seed", type=int, default=0, help="corpus seed")
-    ap.add_argument("--config", help="YAML with changes to SimConfig defaults")
+    ap.add_argument(
+        "--pretraining",
+        action="store_true",
+        help="broad domain randomisation for unlabeled pretraining corpora (SimConfig.pretraining)",
+    )
+    ap.add_argument("--config", help="YAML with changes to the SimConfig defaults")
     ap.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     args = ap.parse_args(argv)
-    cfg = SimConfig.from_yaml(args.config) if args.config else SimConfig()
+    base = SimConfig.pretraining() if args.pretraining else SimConfig()
+    cfg = SimConfig.from_yaml(args.config, base=base) if args.config else base
     corpus = write_corpus(
         args.out, cfg, args.windows, args.seed, args.labeled, not args.no_progress
     )
