@@ -30,8 +30,8 @@ class EncoderSpec:
         image_size: side of 2-D representations (multiple of 32).
         init: ``scratch``, ``imagenet`` or an encoder folder to continue from.
         imagenet_weights: local ImageNet checkpoint for ``init=imagenet``.
-        normalization: per-sample standardisation (``per_sample``), ``per_sample_shared``, ``corpus`` (the
-            manifest's per-channel statistics) or ``none``.
+        normalization: per-sample standardisation (``per_sample``), ``per_sample_shared``, ``shared_scale``,
+            ``corpus`` (the manifest's per-channel statistics) or ``none`` (docs/representations.md).
         drop_path: stochastic depth rate.
     """
 

@@ -114,3 +114,18 @@ def test_smoke_preset_report_and_resume(tmp_path: Path, capsys) -> None:
 def test_unknown_preset_lists_valid_ones() -> None:
     with pytest.raises(KeyError, match="valid presets"):
         run_benchmark(BenchmarkConfig(preset="huge"))
+
+
+def test_cells_patterns_run_only_the_matching_cells(tmp_path: Path) -> None:
+    cfg = BenchmarkConfig(
+        preset="smoke",
+        out=str(tmp_path / "bench"),
+        runs=str(tmp_path / "runs"),
+        external_data=str(tmp_path / "no_external_data"),
+        cells=["logreg-*"],
+    )
+    out = run_benchmark(cfg)
+    names = {p.stem for p in (out / "cells").glob("*.json")}
+    assert names and all(n.startswith("logreg-") for n in names)
+    assert not (out / "pretrain").exists(), "no pretraining for cells that were not selected"
+    assert "PARTIAL RUN" in (out / "report.md").read_text()

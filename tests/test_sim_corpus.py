@@ -64,6 +64,19 @@ def test_config_yaml_changes_and_unknown_keys(tmp_path: Path) -> None:
         SimConfig(f=(50.0, 10.0))
 
 
+def test_pretraining_config_is_broad_and_yaml_changes_apply_on_top(tmp_path: Path) -> None:
+    broad = SimConfig.pretraining(windows_per_shard=64)
+    assert set(broad.families) == {"switch", "intermittent", "sensor", "dclink"}
+    assert broad.closed_loop_fraction == 0.5 and broad.unlabeled_healthy_fraction == 0.5
+    assert broad.sensor.gain_std > SimConfig().sensor.gain_std and broad.windows_per_shard == 64
+    assert broad.vdc == SimConfig().vdc and broad.f == SimConfig().f  # the full operating range
+    changes = tmp_path / "c.yaml"
+    changes.write_text("f: [40, 60]\nsensor: {adc_bits: 10}\n")
+    cfg = SimConfig.from_yaml(changes, base=broad)
+    assert cfg.f == (40, 60) and cfg.families == broad.families
+    assert cfg.sensor.adc_bits == 10 and cfg.sensor.gain_std == broad.sensor.gain_std
+
+
 def test_sensor_faults_do_what_they_say() -> None:
     t = np.arange(2000) / 20_000
     x = np.stack([10 * np.sin(2 * np.pi * 50 * t - k * 2 * np.pi / 3) for k in range(3)])
@@ -137,3 +150,17 @@ def test_cli_writes_labeled_corpus_and_resume_gives_same_bytes(tmp_path: Path) -
             shutil.copy2(shard, tmp_path / "b" / shard.name)
     main(["--out", str(tmp_path / "b"), *args])
     assert _digest(tmp_path / "b") == full
+
+
+def test_cli_pretraining_corpus_draws_every_family_and_both_control_modes(tmp_path: Path) -> None:
+    from ssl_waveform.data import Corpus
+
+    cfg = tmp_path / "small.yaml"
+    cfg.write_text("window: 256\nsettle: 0.02\nwindows_per_shard: 32\nfsw: [2000, 6000]\n")
+    main(["--out", str(tmp_path / "c"), "--windows", "64", "--pretraining", "--config", str(cfg),
+          "--no-progress"])  # fmt: skip
+    corpus = Corpus(tmp_path / "c")
+    assert len(corpus) == 64 and corpus.class_names is None
+    assert set(corpus.meta("control")) == {"open_loop", "closed_loop"}
+    sensor_faulted = corpus.meta("sensor_phase") >= 0
+    assert 0 < sensor_faulted.sum() < 64, "sensor faults appear in the unlabeled mix"

@@ -28,6 +28,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--seeds", type=int, nargs="*", default=[], help="override the preset's seeds")
     p.add_argument(
+        "--cells",
+        nargs="*",
+        default=[],
+        metavar="PATTERN",
+        help="run only the cells whose name matches a shell pattern, e.g. 'finetune-*-b5-*' (default: all)",
+    )
+    p.add_argument(
         "--report-only",
         action="store_true",
         help="run no new cell: rebuild results.csv/report.md from the cells finished so far",
@@ -40,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         imagenet_weights=args.imagenet_weights,
         external_data=args.external_data,
         seeds=args.seeds,
+        cells=args.cells,
     )
     out = run_benchmark(cfg, report_only=args.report_only)
     primary = PRESETS[args.preset].axes[0]

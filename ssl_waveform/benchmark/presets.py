@@ -20,6 +20,8 @@ class Axis:
         inits: initialisations run on this axis.
         modes: evaluation modes (``finetune``, ``probe``, ``knn``).
         mode_budgets: budgets of a mode when it runs on fewer than ``budgets``.
+        pretrain_epochs: pretraining epochs of a method (``mae``, ``simclr``) on this axis when they differ
+            from the preset's ``pretrain_epochs``.
     """
 
     encoder: str
@@ -28,6 +30,7 @@ class Axis:
     inits: list[str]
     modes: list[str]
     mode_budgets: dict[str, list[int]] = field(default_factory=dict)
+    pretrain_epochs: dict[str, int] = field(default_factory=dict)
 
     def budgets_of(self, mode: str) -> list[int]:
         """Budgets run in ``mode`` on this axis."""
@@ -62,6 +65,9 @@ class Preset:
     min_batches_per_epoch: int = 8
 
 
+SHORT = {"mae": 3}  # secondary axes of the cpu preset: a short MAE run each
+
+
 def _grid(encoder: str, rep: str, budgets: list[int], modes: list[str]) -> Axis:
     return Axis(encoder, rep, budgets, list(ALL_INITS), modes)
 
@@ -85,10 +91,11 @@ PRESETS: dict[str, Preset] = {
         windows_per_shard=128,
         min_batches_per_epoch=2,
     ),
-    # cpu: about 2.5 hours on 2 cores (measured, docs/results.md). The primary axis (atto/fold) carries every
-    # budget, mode and initialisation; the secondary axes (another representation, the 1-D encoder, a larger
-    # encoder on the same representation) ask whether MAE pretraining vs scratch changes with them, at 5 labels
-    # per class where pretraining should matter most (SimCLR, the slower pretraining, only on the primary axis).
+    # cpu: about one hour of pretraining on 2 cores (measured, docs/results.md), most of it for MAE on the primary
+    # axis (atto/fold: 10 epochs over 20k windows of the broad pretraining corpus), SimCLR there for 3 epochs and
+    # the secondary axes' MAE for 3. The primary axis carries every budget, mode and initialisation; the
+    # secondary axes (another representation, the 1-D encoder, a larger encoder on the same representation) ask
+    # whether MAE vs scratch changes with them, at 5 labels per class where pretraining should matter most.
     # The linear probe runs at 1 and 5 labels per class (k-NN covers frozen embeddings at every budget).
     "cpu": Preset(
         name="cpu",
@@ -99,17 +106,39 @@ PRESETS: dict[str, Preset] = {
             Axis(
                 "convnext_atto",
                 "fold",
-                [1, 5, 50, 2, 10, 0],
+                [1, 5, 10, 0, 2, 50],
                 ALL_INITS,
                 ["finetune", "knn", "probe"],
                 mode_budgets={"probe": [1, 5]},
+                pretrain_epochs={"simclr": 3},
             ),
-            Axis("convnext_atto", "stft", [5], SECONDARY_INITS, ["finetune", "knn"]),
-            Axis("convnext1d_atto", "raw", [5], SECONDARY_INITS, ["finetune", "knn"]),
-            Axis("convnext_femto", "fold", [5], SECONDARY_INITS, ["finetune", "knn"]),
+            Axis(
+                "convnext_atto",
+                "stft",
+                [5],
+                SECONDARY_INITS,
+                ["finetune", "knn"],
+                pretrain_epochs=SHORT,
+            ),
+            Axis(
+                "convnext1d_atto",
+                "raw",
+                [5],
+                SECONDARY_INITS,
+                ["finetune", "knn"],
+                pretrain_epochs=SHORT,
+            ),
+            Axis(
+                "convnext_femto",
+                "fold",
+                [5],
+                SECONDARY_INITS,
+                ["finetune", "knn"],
+                pretrain_epochs=SHORT,
+            ),
         ],
         seeds=[0, 1, 2],
-        pretrain_epochs=1,
+        pretrain_epochs=10,
         pretrain_batch=64,
         finetune_epochs=10,
         finetune_batch=32,

@@ -9,6 +9,7 @@ from the cell files at the end.
 from __future__ import annotations
 
 import dataclasses
+import fnmatch
 import json
 import os
 import time
@@ -43,6 +44,8 @@ class BenchmarkConfig:
         imagenet_weights: local ImageNet checkpoint for the ImageNet rows; None tries timm's hub cache.
         external_data: folder holding ``ITSC/`` (real data); empty = ``../shared/external_data`` when present.
         seeds: override the preset's seeds (empty = preset's).
+        cells: run only the planned cells whose name matches one of these shell patterns (e.g.
+            ``finetune-*-b5-*``); empty = all. Finished cells always enter the report, which counts the whole plan.
     """
 
     preset: str = "smoke"
@@ -51,6 +54,7 @@ class BenchmarkConfig:
     imagenet_weights: str | None = None
     external_data: str = ""
     seeds: list[int] = field(default_factory=list)
+    cells: list[str] = field(default_factory=list)
 
 
 def _write_json(path: Path, data: Any) -> None:
@@ -133,11 +137,12 @@ class Benchmark:
         cfg.data, cfg.run_dir, cfg.runs = str(self.unlabeled), str(run_dir), self.cfg.runs
         cfg.encoder.name, cfg.encoder.representation = axis.encoder, axis.representation
         cfg.encoder.image_size = p.image_size
+        epochs = axis.pretrain_epochs.get(method, p.pretrain_epochs)
         cfg.engine = dataclasses.replace(
             cfg.engine,
-            epochs=p.pretrain_epochs,
+            epochs=epochs,
             batch_size=p.pretrain_batch,
-            warmup_epochs=0.2 * p.pretrain_epochs,  # short runs keep a real cosine decay
+            warmup_epochs=0.2 * epochs,  # short runs keep a real cosine decay
             seed=0,
         )
         result = (pretrain_mae if method == "mae" else pretrain_simclr)(cfg)
@@ -451,7 +456,7 @@ def run_benchmark(cfg: BenchmarkConfig, report_only: bool = False) -> Path:
     """Run (or resume) the whole benchmark; returns the results folder with results.csv and report.md.
 
     With ``report_only`` no new cell is run: the report is rebuilt from the cells finished so far and says how
-    many of the planned cells that is.
+    many of the planned cells that is. ``cfg.cells`` limits which new cells run in the same way.
     """
     from ssl_waveform.benchmark.report import write_report
 
@@ -467,7 +472,12 @@ def run_benchmark(cfg: BenchmarkConfig, report_only: bool = False) -> Path:
         reason = bench.skipped(name, args)
         if reason is None:
             runnable.append(name)
-        if reason is None and report_only and not (bench.cells_dir / f"{name}.json").is_file():
+        selected = not cfg.cells or any(fnmatch.fnmatchcase(name, pat) for pat in cfg.cells)
+        if (
+            reason is None
+            and (report_only or not selected)
+            and not (bench.cells_dir / f"{name}.json").is_file()
+        ):
             continue
         if reason is not None:
             axis = args[0]

@@ -248,7 +248,8 @@ def create_encoder(
         window: Window length in samples it is trained on (recorded in the config).
         image_size: Side of 2-D representations (multiple of 32, default 64).
         channel_names: Names of the ``C`` channels (recorded), default ``ch0 ...``.
-        normalization: ``per_sample`` (default), ``per_sample_shared``, ``corpus`` or ``none``.
+        normalization: ``per_sample`` (default), ``per_sample_shared``, ``shared_scale``, ``corpus`` or
+            ``none`` (docs/representations.md).
         norm_mean: Per-channel corpus mean for ``normalization="corpus"``.
         norm_std: Per-channel corpus std for ``normalization="corpus"``.
         drop_path_rate: Stochastic depth rate.
