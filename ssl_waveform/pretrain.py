@@ -30,8 +30,10 @@ class EncoderSpec:
         image_size: side of 2-D representations (multiple of 32).
         init: ``scratch``, ``imagenet`` or an encoder folder to continue from.
         imagenet_weights: local ImageNet checkpoint for ``init=imagenet``.
-        normalization: per-sample standardisation (``per_sample``), ``per_sample_shared``, ``shared_scale``,
-            ``corpus`` (the manifest's per-channel statistics) or ``none`` (docs/representations.md).
+        normalization: ``shared_scale`` (default: one RMS scale per window, keeping DC offsets and phase ratios;
+            for channels sharing a unit), ``per_sample`` (per-channel standardisation, for mixed units),
+            ``per_sample_shared``, ``corpus`` (the manifest's per-channel statistics) or ``none``
+            (docs/representations.md).
         drop_path: stochastic depth rate.
     """
 
@@ -40,7 +42,7 @@ class EncoderSpec:
     image_size: int = 64
     init: str = "scratch"
     imagenet_weights: str | None = None
-    normalization: str = "per_sample"
+    normalization: str = "shared_scale"
     drop_path: float = 0.0
 
 

@@ -78,7 +78,7 @@ def test_encoder_attributes_and_config() -> None:
         "num_features": 128,
     }
     assert cfg["representation"]["name"] == "fold" and cfg["representation"]["image_size"] == 64
-    assert cfg["normalization"]["mode"] == "per_sample"
+    assert cfg["normalization"]["mode"] == "shared_scale"
     assert cfg["channel_names"] == ["ia", "ib", "ic"] and cfg["sample_rate"] == FS
     json.dumps(cfg)  # serialisable
 

@@ -70,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--normalization",
         choices=["per_sample", "per_sample_shared", "shared_scale", "none"],
-        help="waveform normalisation of an encoder created here (scratch/imagenet; default per_sample)",
+        help="waveform normalisation of an encoder created here (scratch/imagenet; default shared_scale, use per_sample for channels of mixed units)",
     )
     p.add_argument("--mode", choices=["full", "probe", "two_phase"], help="default full")
     p.add_argument(

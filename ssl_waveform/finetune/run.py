@@ -65,8 +65,8 @@ class FinetuneConfig:
         representation: representation name when the encoder is not loaded from a folder.
         image_size: side of 2-D representations (multiple of 32).
         normalization: waveform normalisation of an encoder created here (``scratch``/``imagenet``; a loaded
-            encoder keeps its own): ``per_sample``, ``per_sample_shared``, ``shared_scale``, ``none`` (see
-            docs/representations.md).
+            encoder keeps its own): ``shared_scale`` (default; channels sharing a unit), ``per_sample`` (mixed
+            units), ``per_sample_shared``, ``none`` (see docs/representations.md).
         labels_per_class: draw exactly this many training windows per class (seeded); None = all.
         label_fraction: or this fraction of each class's training windows.
         val_fraction: fraction of each class (of its recordings, when grouped) for validation.
@@ -102,7 +102,7 @@ class FinetuneConfig:
     encoder: str = "convnext_atto"
     representation: str = "fold"
     image_size: int = 64
-    normalization: str = "per_sample"
+    normalization: str = "shared_scale"
     labels_per_class: int | None = None
     label_fraction: float | None = None
     val_fraction: float = 0.15

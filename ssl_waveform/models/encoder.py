@@ -226,7 +226,7 @@ def create_encoder(
     window: int = 2048,
     image_size: int | None = None,
     channel_names: Sequence[str] | None = None,
-    normalization: str = "per_sample",
+    normalization: str = "shared_scale",
     norm_mean: Sequence[float] | None = None,
     norm_std: Sequence[float] | None = None,
     drop_path_rate: float = 0.0,
@@ -248,7 +248,8 @@ def create_encoder(
         window: Window length in samples it is trained on (recorded in the config).
         image_size: Side of 2-D representations (multiple of 32, default 64).
         channel_names: Names of the ``C`` channels (recorded), default ``ch0 ...``.
-        normalization: ``per_sample`` (default), ``per_sample_shared``, ``shared_scale``, ``corpus`` or
+        normalization: ``shared_scale`` (default: one RMS scale per window, offsets and phase ratios
+            kept; for channels that share a unit), ``per_sample``, ``per_sample_shared``, ``corpus`` or
             ``none`` (docs/representations.md).
         norm_mean: Per-channel corpus mean for ``normalization="corpus"``.
         norm_std: Per-channel corpus std for ``normalization="corpus"``.
