@@ -4,7 +4,8 @@ Simulates an unlabeled corpus (broad randomisation) and a labeled fault set, MAE
 the unlabeled one, fine-tunes it and a from-scratch encoder with few labels per class for three seeds (each seed
 draws its own labeled subset; both encoders see the same ones), and prints test accuracy and macro-F1 as
 mean ± sd over the seeds. Fine-tuning keeps the last epoch of a fixed schedule, so no labeled validation data
-picks anything. Every step resumes when re-run after an interruption.
+picks anything (and none is split off: 75 % of the labeled set is the pool the labels are drawn from, 25 % the test
+set). Every step resumes when re-run after an interruption; it takes about 9 minutes on 2 CPU cores.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--labels-per-class", type=int, default=10, help="default %(default)s")
     p.add_argument("--pretrain-epochs", type=int, default=6, help="default %(default)s")
-    p.add_argument("--finetune-epochs", type=int, default=15, help="default %(default)s")
+    p.add_argument("--finetune-epochs", type=int, default=12, help="default %(default)s")
     p.add_argument(
         "--seeds", type=int, nargs="+", default=[0, 1, 2], help="fine-tuning seeds (default 0 1 2)"
     )
@@ -74,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
                 labels_per_class=args.labels_per_class,
                 subset_seed=seed,
                 select="last",
+                val_fraction=0.0,
             )
             cfg.engine = dataclasses.replace(cfg.engine, epochs=args.finetune_epochs, seed=seed)
             runs_by_init[name].append(finetune(cfg).metrics)
