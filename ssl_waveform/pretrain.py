@@ -148,7 +148,9 @@ def corpus_root(data: str, runs: str, windows: int, seed: int) -> Path:
 def build_encoder(spec: EncoderSpec, corpus: Corpus) -> Encoder:
     """An encoder matching the corpus (channels, sample rate, window) as ``spec`` describes it."""
     from ssl_waveform.models import create_encoder
+    from ssl_waveform.transforms import warn_if_mixed_units
 
+    warn_if_mixed_units(spec.normalization, corpus.channel_names, corpus.units)
     norm: dict[str, Any] = {}
     if spec.normalization == "corpus":
         norm = {"norm_mean": corpus.stats["mean"], "norm_std": corpus.stats["std"]}

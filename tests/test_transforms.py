@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -14,6 +15,7 @@ from ssl_waveform.transforms import (
     create_pipeline,
     create_transform,
     estimate_fundamental,
+    warn_if_mixed_units,
 )
 
 FS = 20_000.0
@@ -212,3 +214,12 @@ def test_pipeline_computes_in_float32_under_autocast() -> None:
         y = pipe(x)
     assert y.dtype == torch.float32
     assert torch.allclose(y, pipe(x), atol=1e-6)
+
+
+def test_shared_scale_warns_on_channels_of_mixed_units() -> None:
+    with pytest.warns(UserWarning, match=r"vdc \[V\].*use normalization='per_sample'"):
+        warn_if_mixed_units("shared_scale", ["ia", "vdc"], ["A", "V"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warn_if_mixed_units("shared_scale", ["ia", "ib", "ic"], ["A", "A", "A"])
+        warn_if_mixed_units("per_sample", ["ia", "vdc"], ["A", "V"])

@@ -25,6 +25,7 @@ from ssl_waveform.finetune.layer_decay import layer_decay_fn
 from ssl_waveform.finetune.splits import Splits, labeled_subset, stratified_split
 from ssl_waveform.methods.classify import Classifier, load_classifier
 from ssl_waveform.models.encoder import Encoder
+from ssl_waveform.transforms import warn_if_mixed_units
 
 MODES = ("full", "probe", "two_phase")
 SELECTIONS = ("best", "last")
@@ -204,6 +205,7 @@ def build_encoder_for_finetune(cfg: FinetuneConfig, corpus: Corpus, init: str) -
         encoder = encoder_from_config(config, weights=folder / "model.safetensors")
         config["provenance"]["init"] = str(folder)
     else:
+        warn_if_mixed_units(cfg.normalization, corpus.channel_names, corpus.units)
         encoder = create_encoder(
             cfg.encoder,
             cfg.representation,

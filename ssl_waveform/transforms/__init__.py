@@ -9,7 +9,11 @@ from ssl_waveform.transforms.base import (
 from ssl_waveform.transforms.cwt import MorletScalogram
 from ssl_waveform.transforms.fold import CycleFold, estimate_fundamental
 from ssl_waveform.transforms.gaf import GramianAngularField
-from ssl_waveform.transforms.normalization import NORMALIZATION_MODES, WaveformNormalization
+from ssl_waveform.transforms.normalization import (
+    NORMALIZATION_MODES,
+    WaveformNormalization,
+    warn_if_mixed_units,
+)
 from ssl_waveform.transforms.raw import RawWaveform
 from ssl_waveform.transforms.registry import (
     WaveformTransform,
@@ -38,4 +42,5 @@ __all__ = [
     "db_unit_scale",
     "estimate_fundamental",
     "transform_class",
+    "warn_if_mixed_units",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -9,6 +10,24 @@ import torch
 from torch import nn
 
 NORMALIZATION_MODES = ("none", "per_sample", "per_sample_shared", "shared_scale", "corpus")
+
+
+SHARED_SCALE_MODES = ("per_sample_shared", "shared_scale")
+
+
+def warn_if_mixed_units(mode: str, channel_names: Sequence[str], units: Sequence[str]) -> None:
+    """Warn when a mode with one scale for all channels meets channels of different units.
+
+    One RMS over a DC-link voltage (hundreds of volts) and phase currents (amperes) would leave the
+    currents near zero; ``per_sample`` standardises each channel on its own instead.
+    """
+    if mode in SHARED_SCALE_MODES and len(set(units)) > 1:
+        pairs = ", ".join(f"{n} [{u}]" for n, u in zip(channel_names, units))
+        warnings.warn(
+            f"normalization {mode!r} scales all channels by one factor, but they have different units "
+            f"({pairs}); use normalization='per_sample' for mixed units",
+            stacklevel=2,
+        )
 
 
 class WaveformNormalization(nn.Module):
