@@ -18,7 +18,6 @@ import dataclasses
 import json
 import platform
 import statistics
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,7 +31,7 @@ from ssl_waveform.sim.corpus import write_corpus
 
 @dataclass(frozen=True)
 class Variant:
-    """One pretraining setting; fields left at None keep the ablation's base setting."""
+    """One pretraining setting; ``epochs`` / ``windows`` left at None take the command line's values."""
 
     mask_cell: int = 8
     mask_ratio: float = 0.6
@@ -102,9 +101,11 @@ def pretrain(args: argparse.Namespace, name: str, v: Variant) -> tuple[Path, flo
     cfg.mask_cell, cfg.mask_ratio = v.mask_cell, v.mask_ratio
     cfg.encoder.normalization = v.normalization
     cfg.engine = dataclasses.replace(cfg.engine, epochs=v.epochs or args.pretrain_epochs)
-    t0 = time.time()
     pretrain_mae(cfg)
-    return run_dir / "encoder", time.time() - t0
+    log = [json.loads(x) for x in (run_dir / "log.jsonl").read_text().splitlines() if x.strip()]
+    return run_dir / "encoder", sum(
+        r["wall_time_s"] for r in log
+    )  # over every (resumed) invocation
 
 
 def mean_sd(v: list[float]) -> str:
@@ -138,7 +139,11 @@ def main(argv: list[str] | None = None) -> None:
         ssl = finetune_scores(args, labeled, str(encoder), v.normalization, name)
         base = scratch[v.normalization]
         results[name] = {
-            "variant": dataclasses.asdict(v),
+            "variant": {  # resolved, so results of other invocations print their own settings
+                **dataclasses.asdict(v),
+                "epochs": v.epochs or args.pretrain_epochs,
+                "windows": v.windows or args.unlabeled_windows,
+            },
             "ssl_val_acc": ssl,
             "scratch_val_acc": base,
             "gain": statistics.mean(ssl) - statistics.mean(base),
@@ -150,7 +155,7 @@ def main(argv: list[str] | None = None) -> None:
 
     print(
         f"\nMAE ablation, validation accuracy at {args.labels_per_class} labels/class, seeds {args.seeds}, "
-        f"{args.unlabeled_windows} unlabeled windows x {args.pretrain_epochs} epochs (unless the variant says), "
+        f"pretraining sizes as in the table, "
         f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads\n"
     )
     print(
@@ -161,7 +166,9 @@ def main(argv: list[str] | None = None) -> None:
         v = r["variant"]
         print(
             f"| {name} | {v['mask_cell']} | {v['mask_ratio']} | {v['normalization']} | {v['corpus']} "
-            f"| {v['epochs'] or args.pretrain_epochs} | {mean_sd(r['ssl_val_acc'])} "
+            f"| {v.get('windows') or args.unlabeled_windows} x {v['epochs'] or args.pretrain_epochs} "
+            f"| {r['pretrain_s'] / 60:.1f} min "
+            f"| {mean_sd(r['ssl_val_acc'])} "
             f"| {mean_sd(r['scratch_val_acc'])} | {r['gain']:+.3f} |"
         )
 

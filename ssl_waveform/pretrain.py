@@ -147,9 +147,17 @@ def corpus_root(data: str, runs: str, windows: int, seed: int) -> Path:
 
 def build_encoder(spec: EncoderSpec, corpus: Corpus) -> Encoder:
     """An encoder matching the corpus (channels, sample rate, window) as ``spec`` describes it."""
-    from ssl_waveform.models import create_encoder
+    from ssl_waveform.models import create_encoder, read_encoder_config
     from ssl_waveform.transforms import warn_if_mixed_units
 
+    if spec.init not in ("scratch", "imagenet") and (Path(spec.init) / "config.json").is_file():
+        source = read_encoder_config(spec.init)["normalization"]["mode"]
+        if source != spec.normalization:
+            raise ValueError(
+                f"encoder.init={spec.init!r} was trained with normalization {source!r}, but "
+                f"encoder.normalization={spec.normalization!r}: set encoder.normalization={source} to "
+                "continue it (its weights expect those inputs)"
+            )
     warn_if_mixed_units(spec.normalization, corpus.channel_names, corpus.units)
     norm: dict[str, Any] = {}
     if spec.normalization == "corpus":

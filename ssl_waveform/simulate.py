@@ -35,7 +35,9 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="broad domain randomisation for unlabeled pretraining corpora (SimConfig.pretraining)",
     )
-    ap.add_argument("--config", help="YAML with changes to the SimConfig defaults")
+    ap.add_argument(
+        "--config", help="YAML with changes to the SimConfig defaults (or to --pretraining's)"
+    )
     ap.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     args = ap.parse_args(argv)
     base = SimConfig.pretraining() if args.pretraining else SimConfig()

@@ -182,6 +182,8 @@ def test_cli_and_config_errors(tmp_path, capsys):
     assert exc.value.code == 2
     with pytest.raises(ValueError, match="not both"):
         FinetuneConfig(labels_per_class=3, label_fraction=0.5)
+    with pytest.raises(ValueError, match="'corpus' needs corpus statistics"):
+        FinetuneConfig(normalization="corpus")
 
 
 def test_help_lists_the_flags(capsys):

@@ -197,3 +197,15 @@ def test_bad_settings_fail_loudly():
         MaskedAutoencoder(enc, mask_cell=12)
     with pytest.raises(ValueError, match="multiple of the stem's stride 4"):
         MaskedAutoencoder(enc, mask_cell=2)
+
+
+def test_overlapping_stem_needs_stride_cells_and_says_so():
+    import timm
+
+    enc = encoder_2d()
+    enc.backbone = timm.create_model(
+        "test_convnext", num_classes=0, in_chans=3, stem_type="overlap"
+    )
+    with pytest.raises(ValueError, match="pass mask_cell=32"):
+        MaskedAutoencoder(enc, decoder_dim=32)  # 64x64 needs cells finer than the stride
+    assert MaskedAutoencoder(enc, decoder_dim=32, mask_cell=32).sparse

@@ -133,3 +133,19 @@ def test_missing_config_file_exits_2(tmp_path, capsys):
         _recipe("mae").main(["--config", str(tmp_path / "nope.yaml")])
     assert exc.value.code == 2
     assert "nope.yaml" in capsys.readouterr().err
+
+
+def test_continuing_an_encoder_keeps_its_normalisation(corpus, tmp_path):
+    from ssl_waveform.data import Corpus
+    from ssl_waveform.models import create_encoder
+    from ssl_waveform.pretrain import EncoderSpec, build_encoder
+
+    folder = create_encoder(
+        "test_convnext", "stft", len(CHANNELS), window=WINDOW, sample_rate=FS,
+        normalization="per_sample",
+    ).save(tmp_path / "old")  # fmt: skip
+    spec = EncoderSpec(name="test_convnext", representation="stft", init=str(folder))
+    with pytest.raises(ValueError, match=r"set encoder\.normalization=per_sample to continue it"):
+        build_encoder(spec, Corpus(corpus))
+    spec.normalization = "per_sample"
+    assert build_encoder(spec, Corpus(corpus)).transform.normalization.mode == "per_sample"

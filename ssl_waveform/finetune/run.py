@@ -30,6 +30,7 @@ from ssl_waveform.transforms import warn_if_mixed_units
 MODES = ("full", "probe", "two_phase")
 SELECTIONS = ("best", "last")
 INIT_KEYWORDS = ("auto", "scratch", "imagenet")
+FINETUNE_NORMALIZATIONS = ("shared_scale", "per_sample", "per_sample_shared", "none")
 
 
 def _default_engine() -> EngineConfig:
@@ -130,6 +131,11 @@ class FinetuneConfig:
             raise ValueError(f"mode={self.mode!r} is not one of {MODES}")
         if self.select not in SELECTIONS:
             raise ValueError(f"select={self.select!r} is not one of {SELECTIONS}")
+        if self.normalization not in FINETUNE_NORMALIZATIONS:
+            raise ValueError(
+                f"normalization={self.normalization!r} is not one of {FINETUNE_NORMALIZATIONS} ('corpus' "
+                "needs corpus statistics: pretrain with encoder.normalization=corpus and --init that folder)"
+            )
         if self.labels_per_class is not None and self.label_fraction is not None:
             raise ValueError("set labels_per_class or label_fraction, not both")
 

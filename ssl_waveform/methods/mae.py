@@ -20,6 +20,7 @@ the total stride gives only 2x2 cells, a degenerate task (docs/results.md, the m
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -30,6 +31,7 @@ from torch import Tensor, nn
 
 from ssl_waveform.losses import MaskedReconstructionLoss
 from ssl_waveform.methods.masking import (
+    MIN_CELLS,
     check_masking,
     default_mask_cell,
     fit_to_cells,
@@ -168,19 +170,27 @@ class MaskedAutoencoder(nn.Module):
                 f"MaskedAutoencoder: mask_cell={mask_cell} must be a positive divisor of the "
                 f"encoder's total stride {self.stride}"
             )
-        if mask_cell == self.stride:
-            return self.stride
-        stem = patchify_stem_stride(self.encoder.backbone)
         if mask_cell is None:
             probe = torch.zeros(1, self.encoder.in_chans, int(self.encoder.config["window"]))
             spatial = tuple(self.prepare_input(probe).shape[2:])
-            return default_mask_cell(spatial, self.stride, stem)
-        if mask_cell % stem:
+            if math.prod(s // self.stride for s in spatial) >= MIN_CELLS:
+                return self.stride  # stride cells already give enough: FCMAE needs no stem check
+            mask_cell = default_mask_cell(spatial, self.stride, self._stem_stride())
+        elif mask_cell < self.stride and mask_cell % self._stem_stride():
             raise ValueError(
                 f"MaskedAutoencoder: mask_cell={mask_cell} is finer than the total stride, so it "
-                f"must be a multiple of the stem's stride {stem}"
+                f"must be a multiple of the stem's stride {self._stem_stride()}"
             )
         return mask_cell
+
+    def _stem_stride(self) -> int:
+        try:
+            return patchify_stem_stride(self.encoder.backbone)
+        except ValueError as err:
+            raise ValueError(
+                f"MaskedAutoencoder: {err}; pass mask_cell={self.stride} (the total stride, FCMAE's "
+                "sparse emulation) for this backbone"
+            ) from err
 
     def prepare_input(self, waveform: Tensor) -> Tensor:
         """Waveforms ``[B, C, T]`` -> model input ``[B, C', *S]`` zero-padded to the total stride."""
