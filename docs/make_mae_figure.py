@@ -93,7 +93,11 @@ def load_or_pretrain(
         state = load_file(str(run_checkpoints[-1]))
         decoder_dim = state["decoder.proj.weight"].shape[0]
         mae = MaskedAutoencoder(
-            load_encoder(path / "encoder"), args.mask_ratio, args.masking, decoder_dim=decoder_dim
+            load_encoder(path / "encoder"),
+            args.mask_ratio,
+            args.masking,
+            decoder_dim=decoder_dim,
+            mask_cell=None if "mask_token" in state else 32,  # runs before 2026-11-30: stride cells
         )
         mae.load_state_dict(state)
         return mae, f"MAE checkpoint {run_checkpoints[-1]}", []
