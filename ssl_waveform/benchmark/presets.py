@@ -91,12 +91,12 @@ PRESETS: dict[str, Preset] = {
         windows_per_shard=128,
         min_batches_per_epoch=2,
     ),
-    # cpu: about one hour of pretraining on 2 cores (measured, docs/results.md), most of it for MAE on the primary
-    # axis (atto/fold: 10 epochs over 20k windows of the broad pretraining corpus), SimCLR there for 3 epochs and
-    # the secondary axes' MAE for 3. The primary axis carries every budget, mode and initialisation; the
-    # secondary axes (another representation, the 1-D encoder, a larger encoder on the same representation) ask
-    # whether MAE vs scratch changes with them, at 5 labels per class where pretraining should matter most.
-    # The linear probe runs at 1 and 5 labels per class (k-NN covers frozen embeddings at every budget).
+    # cpu: about one hour of pretraining on 2 cores, most of it MAE on the primary axis (atto/fold: 10 epochs over
+    # 20k windows of the broad pretraining corpus, measured 27 min), SimCLR there for 3 epochs and the secondary
+    # axes' MAE for 3 each (estimated from their step costs, about 30 min together; not yet run). The primary axis
+    # carries every budget, mode and initialisation; the secondary axes (another representation, the 1-D encoder,
+    # a larger encoder on the same representation) ask whether MAE vs scratch changes with them, at 5 labels per
+    # class. The linear probe runs at 1 and 5 labels per class (k-NN covers frozen embeddings at every budget).
     "cpu": Preset(
         name="cpu",
         unlabeled_windows=20_000,
