@@ -23,6 +23,7 @@ from pathlib import Path
 
 import torch
 
+from ssl_waveform.engine import read_log
 from ssl_waveform.finetune import FinetuneConfig, finetune
 from ssl_waveform.pretrain import MAEConfig, pretrain_mae
 from ssl_waveform.sim.config import SimConfig
@@ -67,8 +68,7 @@ def corpus(out: Path, kind: str, windows: int, seed: int) -> Path:
 
 def val_accuracy(run_dir: Path) -> float:
     """Validation accuracy logged at the last epoch of a fine-tuning run."""
-    lines = [json.loads(x) for x in (run_dir / "log.jsonl").read_text().splitlines() if x.strip()]
-    return float(lines[-1]["val_acc"])
+    return float(read_log(run_dir)[-1]["val_acc"])
 
 
 def finetune_scores(
@@ -102,10 +102,8 @@ def pretrain(args: argparse.Namespace, name: str, v: Variant) -> tuple[Path, flo
     cfg.encoder.normalization = v.normalization
     cfg.engine = dataclasses.replace(cfg.engine, epochs=v.epochs or args.pretrain_epochs)
     pretrain_mae(cfg)
-    log = [json.loads(x) for x in (run_dir / "log.jsonl").read_text().splitlines() if x.strip()]
-    return run_dir / "encoder", sum(
-        r["wall_time_s"] for r in log
-    )  # over every (resumed) invocation
+    seconds = sum(r["wall_time_s"] for r in read_log(run_dir))  # over every (resumed) invocation
+    return run_dir / "encoder", seconds
 
 
 def mean_sd(v: list[float]) -> str:
@@ -159,9 +157,10 @@ def main(argv: list[str] | None = None) -> None:
         f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads\n"
     )
     print(
-        "| variant | mask cell | ratio | normalisation | corpus | epochs | MAE | scratch | MAE - scratch |"
+        "| variant | mask cell | ratio | normalisation | corpus | windows x epochs | pretraining "
+        "| MAE | scratch | MAE - scratch |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for name, r in results.items():
         v = r["variant"]
         print(

@@ -23,6 +23,7 @@ from ssl_waveform.benchmark.baselines import fft_features, knn_predict, logistic
 from ssl_waveform.benchmark.datasets import add_noise, itsc_corpus, sim_corpus
 from ssl_waveform.benchmark.presets import PRESETS, Axis, Preset
 from ssl_waveform.data import Corpus
+from ssl_waveform.engine import read_log
 from ssl_waveform.evaluation import classification_metrics
 
 CLASSICAL = "classical"
@@ -146,9 +147,7 @@ class Benchmark:
             seed=0,
         )
         result = (pretrain_mae if method == "mae" else pretrain_simclr)(cfg)
-        log = [json.loads(x) for x in (run_dir / "log.jsonl").read_text().splitlines() if x.strip()]
-        wall = sum(r["wall_time_s"] for r in log)
-        samples = sum(r["samples_per_s"] * r["wall_time_s"] for r in log)
+        log = read_log(run_dir)
         _write_json(
             cost_file,
             {
@@ -157,8 +156,8 @@ class Benchmark:
                 "representation": axis.representation,
                 "steps": result.steps,
                 "epochs": len(log),
-                "wall_time_s": wall,
-                "samples_per_s": samples / max(wall, 1e-9),
+                "wall_time_s": sum(r["wall_time_s"] for r in log),
+                "samples_per_s": _samples_per_s(log),
                 "unlabeled_windows": p.unlabeled_windows,
                 "final_loss": log[-1]["loss"] if log else None,
             },
@@ -443,13 +442,15 @@ class Benchmark:
         return None
 
 
+def _samples_per_s(log: list[dict[str, Any]]) -> float:
+    """Time-weighted throughput over the epoch records of a run (every resumed invocation)."""
+    wall = sum(r["wall_time_s"] for r in log)
+    return sum(r["samples_per_s"] * r["wall_time_s"] for r in log) / max(wall, 1e-9)
+
+
 def _train_rate(run_dir: Path) -> float | None:
-    log = run_dir / "log.jsonl"
-    if not log.is_file():
-        return None
-    recs = [json.loads(x) for x in log.read_text().splitlines() if x.strip()]
-    wall = sum(r["wall_time_s"] for r in recs)
-    return sum(r["samples_per_s"] * r["wall_time_s"] for r in recs) / max(wall, 1e-9)
+    log = read_log(run_dir)
+    return _samples_per_s(log) if log else None
 
 
 def run_benchmark(cfg: BenchmarkConfig, report_only: bool = False) -> Path:

@@ -17,6 +17,7 @@ from .loop import (
     TrainResult,
     make_accelerator,
     plan_run,
+    read_log,
     train,
 )
 from .optim import param_groups
@@ -39,6 +40,7 @@ __all__ = [
     "parse_override",
     "parse_recipe_args",
     "plan_run",
+    "read_log",
     "read_trainer_state",
     "save_config",
     "scaled_peak_lr",

@@ -59,6 +59,14 @@ from .schedule import lr_at, scaled_peak_lr
 LOG_FILE = "log.jsonl"
 
 
+def read_log(run_dir: str | Path) -> list[dict[str, Any]]:
+    """The epoch records a run wrote to ``run_dir/log.jsonl``, oldest first; empty when there is none."""
+    path = Path(run_dir) / LOG_FILE
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
 class NonFiniteLossError(RuntimeError):
     """The loss became NaN or infinite; training stopped without checkpointing the broken state."""
 

@@ -11,7 +11,7 @@ import argparse
 import sys
 
 from ssl_waveform.engine import ConfigError, load_config
-from ssl_waveform.finetune.run import FinetuneConfig, finetune
+from ssl_waveform.finetune.run import FINETUNE_NORMALIZATIONS, FinetuneConfig, finetune
 
 _FLAGS = {
     "data": "data",
@@ -69,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--representation", help="fold | stft | cwt | gaf | raw (default fold)")
     p.add_argument(
         "--normalization",
-        choices=["per_sample", "per_sample_shared", "shared_scale", "none"],
+        choices=FINETUNE_NORMALIZATIONS,
         help="waveform normalisation of an encoder created here (scratch/imagenet; default shared_scale, use per_sample for channels of mixed units)",
     )
     p.add_argument("--mode", choices=["full", "probe", "two_phase"], help="default full")

@@ -15,7 +15,7 @@ import torch
 from torch.utils.data import Dataset
 
 from ssl_waveform.data import Corpus
-from ssl_waveform.engine import EngineConfig, config_to_dict, param_groups, train
+from ssl_waveform.engine import EngineConfig, config_to_dict, param_groups, read_log, train
 from ssl_waveform.evaluation import (
     classification_metrics,
     plot_confusion_matrix,
@@ -25,12 +25,13 @@ from ssl_waveform.finetune.layer_decay import layer_decay_fn
 from ssl_waveform.finetune.splits import Splits, labeled_subset, stratified_split
 from ssl_waveform.methods.classify import Classifier, load_classifier
 from ssl_waveform.models.encoder import Encoder
-from ssl_waveform.transforms import warn_if_mixed_units
+from ssl_waveform.transforms import NORMALIZATION_MODES, warn_if_mixed_units
 
 MODES = ("full", "probe", "two_phase")
 SELECTIONS = ("best", "last")
 INIT_KEYWORDS = ("auto", "scratch", "imagenet")
-FINETUNE_NORMALIZATIONS = ("shared_scale", "per_sample", "per_sample_shared", "none")
+# an encoder created here has no corpus statistics, so every mode but "corpus"
+FINETUNE_NORMALIZATIONS = tuple(m for m in NORMALIZATION_MODES if m != "corpus")
 
 
 def _default_engine() -> EngineConfig:
@@ -376,7 +377,7 @@ def finetune(cfg: FinetuneConfig) -> FinetuneResult:
         test = _evaluate(best_model, corpus.read(splits.test), labels[splits.test], class_names)
     else:  # the caller evaluates on its own test sets (e.g. the benchmark)
         test = {"accuracy": None, "macro_f1": None, "confusion_matrix": None}
-    epochs_run = sum(1 for line in (run_dir / "log.jsonl").read_text().splitlines() if line.strip())
+    epochs_run = len(read_log(run_dir))
     metrics = {
         **test,
         "epochs": epochs_run,

@@ -41,8 +41,8 @@ class WaveformNormalization(nn.Module):
             channels), which keeps amplitude ratios between channels (e.g. phase imbalance); only
             meaningful when all channels share a unit.
         ``shared_scale``: no centring, one scale per sample (the RMS over all channels and time),
-            which keeps both the amplitude ratios and each channel's DC offset (the half-wave a
-            open switch removes, a current-sensor offset); also for channels that share a unit.
+            which keeps both the amplitude ratios and each channel's DC offset (the half-wave an
+            open switch removes, a current-sensor offset); only for channels that share a unit.
         ``corpus``: ``(x - mean[c]) / std[c]`` with fixed per-channel statistics of a corpus.
 
     Args:
