@@ -1,7 +1,7 @@
-"""Command line: convert recordings into a corpus.
+"""Command line: convert recordings, or arrays of windows [N, C, T], into a corpus.
 
-``python -m ssl_waveform.ingest INPUT... --out DIR --sample-rate HZ --window N [--hop N]
-[--channels ia,ib,ic] [--labels-from-folders]`` (see ``docs/ingest.md``).
+``python -m ssl_waveform.ingest INPUT... --out DIR --sample-rate HZ [--window N] [--hop N]
+[--channels ia,ib,ic] [--labels-from-folders] [--labels VAR] [--groups VAR]`` (see ``docs/ingest.md``).
 """
 
 from __future__ import annotations
@@ -32,7 +32,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--sample-rate", type=float, required=True, help="rate (Hz) of files that store none"
     )
-    p.add_argument("--window", type=int, required=True, help="window length, samples")
+    p.add_argument(
+        "--window",
+        type=int,
+        default=None,
+        help="window length, samples (required for recordings; default for window arrays: their length)",
+    )
     p.add_argument("--hop", type=int, default=None, help="window step, samples (default: window)")
     p.add_argument("--channels", type=csv_list, default=None, help="channel names, e.g. ia,ib,ic")
     p.add_argument("--labels-from-folders", action="store_true", help="label = parent folder name")
@@ -45,7 +50,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--units", type=csv_list, default=["A"], help="unit, or one per channel")
     p.add_argument("--dtype", choices=["float32", "float16"], default="float32")
     p.add_argument("--windows-per-shard", type=int, default=4096)
-    p.add_argument("--key", default=None, help="variable name inside NPZ/MAT files")
+    p.add_argument("--key", default=None, help="signal variable inside NPZ/MAT/HDF5 files")
+    p.add_argument(
+        "--labels",
+        default=None,
+        metavar="VAR",
+        help="labels variable of window-array files (default: y, labels, label, targets or target if present)",
+    )
+    p.add_argument(
+        "--groups",
+        default=None,
+        metavar="VAR",
+        help="recording/group-id variable of window-array files, kept on one side of splits "
+        "(default: groups, group, recording_id(s) or recordings if present)",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
@@ -69,6 +87,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             dtype=args.dtype,
             windows_per_shard=args.windows_per_shard,
             key=args.key,
+            labels_key=args.labels,
+            groups_key=args.groups,
             overwrite=args.overwrite,
             progress=not args.quiet,
         )

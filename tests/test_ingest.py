@@ -156,9 +156,9 @@ def test_ingest_all_formats_together_and_resampling(tmp_path: Path) -> None:
             r"x\.npz: cannot tell.*\['a', 'b'\]",
         ),
         (
-            lambda d: np.save(d / "x.npy", np.zeros((4, 5, 6))),
+            lambda d: np.save(d / "x.npy", np.zeros((4, 5, 6, 2))),
             InputFileError,
-            r"x\.npy: expected a 1-D or 2-D",
+            r"x\.npy: expected a 1-D or 2-D recording .* or a 3-D window array \[N, C, T\]",
         ),
     ],
 )

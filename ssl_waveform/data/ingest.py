@@ -28,9 +28,13 @@ from .errors import (
 from .signal import resample, window_signal
 from .writer import CorpusWriter, first_non_finite
 
-SUPPORTED_EXTENSIONS = (".npy", ".npz", ".csv", ".mat")
+SUPPORTED_EXTENSIONS = (".npy", ".npz", ".csv", ".mat", ".h5", ".hdf5")
 RATE_KEYS = ("sample_rate", "fs", "Fs", "sr", "sampling_rate")
 PREFERRED_KEYS = ("x", "data", "signal", "signals", "waveform", "waveforms", "current", "currents")
+# companion variables of a window array [N, C, T]: never taken as the signal
+LABEL_KEYS = ("y", "labels", "label", "targets", "target")
+GROUP_KEYS = ("groups", "group", "recording_id", "recording_ids", "recordings")
+CLASS_NAME_KEYS = ("class_names", "classes")
 
 
 @dataclass
@@ -48,6 +52,27 @@ class Recording:
     sample_rate: float | None = None
 
 
+@dataclass
+class WindowArray:
+    """A file holding equal-length windows ``[N, C, T]`` (a labeled set of windows, the common form of fault data).
+
+    Attributes:
+        path: source file.
+        data: ``[N, C, T]`` float64 windows.
+        sample_rate: rate stored in the file (Hz), or ``None``.
+        labels: ``[N]`` labels (integers or strings) from a ``y``/``labels`` variable, or ``None``.
+        groups: ``[N]`` recording/group ids (windows of one group stay on one side of a split), or ``None``.
+        class_names: class names stored beside integer labels (``class_names`` variable), or ``None``.
+    """
+
+    path: Path
+    data: np.ndarray
+    sample_rate: float | None = None
+    labels: np.ndarray | None = None
+    groups: np.ndarray | None = None
+    class_names: list[str] | None = None
+
+
 def to_channels_first(path: Path, arr: np.ndarray, time_major: bool | None = None) -> np.ndarray:
     """``[C, N]`` float64 from a 1-D or 2-D numeric array.
 
@@ -59,7 +84,8 @@ def to_channels_first(path: Path, arr: np.ndarray, time_major: bool | None = Non
         arr = arr[:, None]
     if arr.ndim != 2 or arr.size == 0:
         raise InputFileError(
-            f"{path}: expected a 1-D or 2-D array (samples x channels), got shape {arr.shape}"
+            f"{path}: expected a 1-D or 2-D recording (samples x channels) or a 3-D window array [N, C, T], "
+            f"got shape {arr.shape}"
         )
     rows_are_time = time_major if time_major is not None else arr.shape[0] >= arr.shape[1]
     return np.ascontiguousarray((arr.T if rows_are_time else arr).astype(np.float64))
@@ -82,6 +108,7 @@ def pick_array(
         k: np.asarray(v)
         for k, v in arrays.items()
         if k not in RATE_KEYS
+        and k not in LABEL_KEYS + GROUP_KEYS + CLASS_NAME_KEYS
         and not k.startswith("__")
         and np.asarray(v).dtype.kind in "fiu"
         and np.asarray(v).size > 1
@@ -135,6 +162,132 @@ def load_mat_v73(path: Path) -> dict[str, np.ndarray]:
         ) from exc
 
 
+_READ_ERRORS = (
+    OSError,
+    ValueError,
+    EOFError,
+    TypeError,
+    NotImplementedError,
+    IndexError,  # scipy.io raises it on some corrupt .mat headers
+    zipfile.BadZipFile,
+    scipy.io.matlab.MatReadError,
+)
+
+
+def load_hdf5(path: Path) -> dict[str, np.ndarray]:
+    """Top-level datasets of a plain HDF5 file (numeric, and strings decoded), in stored shape."""
+    out = {}
+    try:
+        with h5py.File(path, "r") as f:
+            for k, v in f.items():
+                if not isinstance(v, h5py.Dataset):
+                    continue
+                if v.dtype.kind in "fiub":
+                    out[k] = np.asarray(v[()])
+                elif v.dtype.kind in "SOU":
+                    out[k] = np.asarray(v.asstr()[()]).astype(str)
+    except OSError as exc:
+        raise InputFileError(f"{path}: unreadable or truncated HDF5 file ({exc})") from exc
+    return out
+
+
+def _named_arrays(p: Path, ext: str) -> dict[str, np.ndarray]:
+    """Every variable of an NPZ, MAT or HDF5 file."""
+    if ext == ".npz":
+        with np.load(p, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    if ext == ".mat":
+        if h5py.is_hdf5(p):
+            return load_mat_v73(p)
+        return scipy.io.loadmat(p)
+    return load_hdf5(p)
+
+
+def _companion(
+    p: Path,
+    arrays: dict[str, np.ndarray],
+    name: str | None,
+    defaults: tuple[str, ...],
+    what: str,
+    n: int,
+) -> np.ndarray | None:
+    """The ``[n]`` per-window array ``name`` (or the first of ``defaults`` present) of a window-array file."""
+    key = name if name is not None else next((k for k in defaults if k in arrays), None)
+    if key is None:
+        return None
+    if key not in arrays:
+        raise InputFileError(f"{p}: no {what} variable {key!r}; variables: {sorted(arrays)}")
+    raw = np.asarray(arrays[key])
+    values = (
+        raw.reshape(-1) if raw.ndim == 2 and 1 in raw.shape else raw
+    )  # MATLAB keeps vectors 2-D
+    if values.ndim != 1 or len(values) != n:
+        raise InputFileError(
+            f"{p}: {what} variable {key!r} has shape {raw.shape}, expected one entry per window ({n})"
+        )
+    if values.dtype.kind == "f":
+        if not np.all(np.isfinite(values)) or np.any(values != np.round(values)):
+            raise InputFileError(
+                f"{p}: {what} variable {key!r} holds non-integer numbers; store ids"
+            )
+        values = values.astype(np.int64)
+    if values.dtype.kind not in "iuUS":
+        raise InputFileError(
+            f"{p}: {what} variable {key!r} of dtype {values.dtype}: store integers or strings"
+        )
+    return values.astype(str) if values.dtype.kind == "S" else values
+
+
+def load_input(
+    path: str | Path,
+    key: str | None = None,
+    labels_key: str | None = None,
+    groups_key: str | None = None,
+) -> Recording | WindowArray:
+    """Load one input file: a recording (1-D/2-D signal array) or a window array (3-D ``[N, C, T]``).
+
+    A window array's labels come from the variable ``labels_key`` (default: ``y``, ``labels``, ``label``,
+    ``targets`` or ``target`` when present), its group ids from ``groups_key`` (default: ``groups``,
+    ``group``, ``recording_id(s)``, ``recordings``), and names of integer labels from ``class_names``.
+
+    Raises:
+        InputFileError: as :func:`load_recording`, and companion arrays of the wrong length or type.
+    """
+    p = Path(path)
+    ext = p.suffix.lower()
+    if ext not in (".npy", ".npz", ".mat", ".h5", ".hdf5"):
+        return load_recording(p, key=key)
+    try:
+        arrays = {"x": np.load(p, allow_pickle=False)} if ext == ".npy" else _named_arrays(p, ext)
+        arr, rate = pick_array(p, arrays, key)
+    except CorpusError:
+        raise
+    except _READ_ERRORS as exc:
+        raise InputFileError(f"{p}: cannot read {ext} file ({type(exc).__name__}: {exc})") from exc
+    if arr.ndim != 3:
+        if labels_key is not None or groups_key is not None:
+            raise InputFileError(
+                f"{p}: labels/groups variables apply to window arrays [N, C, T]; the signal has shape {arr.shape}"
+            )
+        return Recording(p, to_channels_first(p, arr), rate)
+    if arr.dtype.kind not in "fiub" or 0 in arr.shape:
+        raise InputFileError(
+            f"{p}: window array of shape {arr.shape} and dtype {arr.dtype}; store numbers"
+        )
+    n = arr.shape[0]
+    names = next((arrays[k] for k in CLASS_NAME_KEYS if k in arrays), None)
+    return WindowArray(
+        p,
+        np.ascontiguousarray(arr, dtype=np.float64),
+        rate,
+        labels=_companion(p, arrays, labels_key, LABEL_KEYS, "labels", n),
+        groups=_companion(p, arrays, groups_key, GROUP_KEYS, "groups", n),
+        class_names=None
+        if names is None
+        else [str(v).strip() for v in np.asarray(names).reshape(-1)],
+    )
+
+
 def load_recording(path: str | Path, key: str | None = None) -> Recording:
     """Load one recording file as ``[C, N]`` samples.
 
@@ -159,25 +312,12 @@ def load_recording(path: str | Path, key: str | None = None) -> Recording:
             return Recording(p, to_channels_first(p, arr), rate)
         if ext == ".csv":
             return Recording(p, to_channels_first(p, load_csv(p), time_major=True))
-        if ext == ".mat":
-            if h5py.is_hdf5(p):
-                arrays = load_mat_v73(p)
-            else:
-                arrays = scipy.io.loadmat(p)
-            arr, rate = pick_array(p, arrays, key)
+        if ext in (".mat", ".h5", ".hdf5"):
+            arr, rate = pick_array(p, _named_arrays(p, ext), key)
             return Recording(p, to_channels_first(p, arr), rate)
     except CorpusError:
         raise
-    except (
-        OSError,
-        ValueError,
-        EOFError,
-        TypeError,
-        NotImplementedError,
-        IndexError,  # scipy.io raises it on some corrupt .mat headers
-        zipfile.BadZipFile,
-        scipy.io.matlab.MatReadError,
-    ) as exc:
+    except _READ_ERRORS as exc:
         raise InputFileError(f"{p}: cannot read {ext} file ({type(exc).__name__}: {exc})") from exc
     raise InputFileError(
         f"{p}: unsupported extension {ext!r}; supported: {list(SUPPORTED_EXTENSIONS)}"
@@ -264,12 +404,89 @@ def check_recording(
         )
 
 
+def label_names(item: WindowArray, classes: Sequence[str] | None) -> np.ndarray | None:
+    """A window array's labels as class names ``[N]``: strings as stored; integers through the file's
+    ``class_names``, else through ``classes`` (index), else as decimal strings."""
+    if item.labels is None:
+        return None
+    if item.labels.dtype.kind in "US":
+        return np.asarray([str(v).strip() for v in item.labels])
+    names = item.class_names if item.class_names is not None else classes
+    if names is None:
+        return np.asarray([str(int(v)) for v in item.labels])
+    bad = np.flatnonzero((item.labels < 0) | (item.labels >= len(names)))
+    if len(bad):
+        j = int(bad[0])
+        raise UnknownLabelError(
+            f"{item.path}: window {j} has label {int(item.labels[j])}, outside the {len(names)} class "
+            f"names {list(names)}"
+        )
+    return np.asarray([str(names[int(v)]) for v in item.labels])
+
+
+def _sorted_classes(names: set[str]) -> list[str]:
+    """Class list from label names: numeric names in numeric order, others alphabetically."""
+    if all(n.lstrip("-").isdigit() for n in names):
+        return sorted(names, key=int)
+    return sorted(names)
+
+
+def check_windows(
+    item: WindowArray, channels: list[str], window: int, dtype: str = "float32"
+) -> None:
+    """Raise for a wrong channel count, non-finite or overflowing samples, or windows shorter than ``window``;
+    errors name the file, the window index, the channel and the sample."""
+    n, c, t = item.data.shape
+    if c != len(channels):
+        hint = " (is it [N, T, C]? store windows as [N, C, T])" if t == len(channels) else ""
+        raise ChannelCountError(
+            f"{item.path}: window array [N={n}, C={c}, T={t}] has {c} channels, expected {len(channels)} "
+            f"{channels}{hint}"
+        )
+    bad = first_non_finite(item.data)
+    if bad is not None:
+        j, ch, i = bad
+        raise NonFiniteError(
+            f"{item.path}: non-finite value {item.data[bad]} in window {j}, channel {ch} ({channels[ch]!r}), "
+            f"sample {i}; clean or drop that window"
+        )
+    big = np.abs(item.data) > np.finfo(dtype).max
+    if big.any():
+        j, ch, i = (int(v) for v in np.argwhere(big)[0])
+        raise NonFiniteError(
+            f"{item.path}: value {item.data[j, ch, i]} in window {j}, channel {ch} ({channels[ch]!r}), sample "
+            f"{i} overflows the corpus dtype {dtype}; rescale the data"
+        )
+    if t < window:
+        raise RecordingTooShortError(
+            f"{item.path}: windows of {t} samples, shorter than the corpus window of {window}; use a "
+            "shorter --window"
+        )
+
+
+def _scan_class_names(
+    files: Sequence[Path], key: str | None, labels_key: str | None, groups_key: str | None,
+    classes: Sequence[str] | None,
+) -> set[str]:  # fmt: skip
+    """Every label name of the window arrays among ``files`` (a first pass, so the class list is known)."""
+    found: set[str] = set()
+    for f in files:
+        if f.suffix.lower() == ".csv":
+            continue
+        item = load_input(f, key, labels_key, groups_key)
+        if isinstance(item, WindowArray):
+            names = label_names(item, classes)
+            if names is not None:
+                found.update(names.tolist())
+    return found
+
+
 def ingest(
     inputs: Sequence[str | Path],
     out: str | Path,
     *,
     sample_rate: float,
-    window: int,
+    window: int | None,
     hop: int | None = None,
     channels: Sequence[str] | None = None,
     labels_from_folders: bool = False,
@@ -279,27 +496,39 @@ def ingest(
     dtype: str = "float32",
     windows_per_shard: int = 4096,
     key: str | None = None,
+    labels_key: str | None = None,
+    groups_key: str | None = None,
     overwrite: bool = False,
     progress: bool = True,
 ) -> IngestReport:
-    """Window recordings into a new corpus at ``out``; nothing is left at ``out`` on error.
+    """Window recordings and window arrays into a new corpus at ``out``; nothing is left at ``out`` on error.
+
+    Each input file holds either a recording (1-D/2-D signal) or a window array ``[N, C, T]`` (NPY, NPZ,
+    MAT, HDF5) with optional per-window labels and group ids (see :func:`load_input`). A window array's
+    windows are treated as ``N`` short recordings: each is cut into ``window``-sample windows every ``hop``
+    (with the default ``window=None``, the windows are kept as they are).
 
     The corpus is built in a hidden sibling folder and renamed to ``out`` at the end. Per-window
-    metadata: ``source`` (file path relative to the inputs' common folder), ``offset`` (first sample
-    of the window in the recording, at the corpus rate) and ``recording`` (file number), so splits
-    can be made by recording.
+    metadata: ``source`` (file path relative to the inputs' common folder; for window arrays
+    ``path:GROUP`` when group ids are given, else ``path#INDEX``, so a default split keeps a group, or
+    a window and its sub-windows, on one side), ``offset`` (first sample of the window in its recording,
+    at the corpus rate) and ``recording`` (recording number: file, or file and group / index).
 
     Args:
         inputs: files and/or folders (searched recursively; other extensions are skipped).
         out: corpus folder to create.
-        sample_rate: rate (Hz) of recordings that do not store one (CSV, NPY; NPZ/MAT without ``fs``).
-        window: window length in samples (at the corpus rate). hop: window step (default ``window``).
+        sample_rate: rate (Hz) of inputs that do not store one (CSV, NPY; NPZ/MAT/HDF5 without ``fs``).
+        window: window length in samples (at the corpus rate); ``None`` = the window arrays' own length
+            (required when a recording is ingested). hop: window step (default ``window``).
         channels: channel names; their count is enforced. Default: ``ch0..`` from the first file.
         labels_from_folders: label each file by its parent folder name.
-        classes: explicit class list (order = label ids); folders outside it raise. Default: sorted
-            folder names.
+        classes: explicit class list (order = label ids); folders or label names outside it raise, and
+            integer labels of window arrays without stored ``class_names`` index it. Default: the sorted
+            folder or label names.
         resample_to: resample every recording to this rate (Hz); otherwise all rates must match.
-        units, dtype, windows_per_shard: as :class:`CorpusWriter`. key: variable name in NPZ/MAT.
+        units, dtype, windows_per_shard: as :class:`CorpusWriter`. key: signal variable in NPZ/MAT/HDF5.
+        labels_key, groups_key: the labels / group-id variables of window arrays (defaults in
+            :func:`load_input`).
         overwrite: replace an existing ``out``. progress: show a tqdm bar.
 
     Raises:
@@ -309,10 +538,15 @@ def ingest(
     out = Path(out)
     if out.exists() and not overwrite:
         raise CorpusError(f"{out}: already exists; choose another --out or pass overwrite")
-    if window <= 0 or (hop is not None and hop <= 0):
+    if (window is not None and window <= 0) or (hop is not None and hop <= 0):
         raise CorpusError(f"window and hop must be positive, got window={window}, hop={hop}")
     files, skipped = collect_files(inputs)
     class_list, labels = folder_labels(files, classes) if labels_from_folders else (None, None)
+    if class_list is None:
+        found = _scan_class_names(files, key, labels_key, groups_key, classes)
+        if found:
+            class_list = list(classes) if classes is not None else _sorted_classes(found)
+    lookup = {c: i for i, c in enumerate(class_list or [])}
     common = Path(os.path.commonpath([str(f.parent) for f in files]))
     tmp = out.parent / f".{out.name}.ingest-{os.getpid()}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
@@ -321,14 +555,21 @@ def ingest(
         writer: CorpusWriter | None = None
         first_rate: tuple[float, Path] | None = None
         names = list(channels) if channels is not None else None
+        recording_ids: dict[tuple[int, str], int] = {}
         for i, f in enumerate(tqdm(files, desc="ingest", unit="file", disable=not progress)):
-            rec = load_recording(f, key=key)
+            item = load_input(f, key, labels_key, groups_key)
+            rel = str(f.relative_to(common))
+            is_array = isinstance(item, WindowArray)
             if names is None:
-                names = [f"ch{c}" for c in range(rec.data.shape[0])]
-            rate = rec.sample_rate if rec.sample_rate is not None else float(sample_rate)
-            check_recording(rec, names, 1, dtype)
+                names = [f"ch{c}" for c in range(item.data.shape[-2 if is_array else 0])]
+            rate = item.sample_rate if item.sample_rate is not None else float(sample_rate)
+            if is_array:
+                assert isinstance(item, WindowArray)
+                check_windows(item, names, 1, dtype)
+            else:
+                check_recording(item, names, 1, dtype)
             if resample_to is not None:
-                rec.data = resample(rec.data, rate, resample_to, axis=1)
+                item.data = resample(item.data, rate, resample_to, axis=-1)
                 rate = float(resample_to)
             elif first_rate is None:
                 first_rate = (rate, f)
@@ -337,9 +578,33 @@ def ingest(
                     f"{f}: sample rate {rate} Hz differs from {first_rate[1]} ({first_rate[0]} Hz); "
                     "pass resample_to (--resample-to HZ) to bring all recordings to one rate"
                 )
-            check_recording(rec, names, window, dtype)
-            x = window_signal(rec.data, window, hop)
+            if window is None:
+                if not is_array:
+                    raise CorpusError(
+                        f"{f}: a recording needs a window length; pass window (--window N)"
+                    )
+                window = int(item.data.shape[-1])
             step = window if hop is None else hop
+            if isinstance(item, WindowArray):
+                check_windows(item, names, window, dtype)
+                x, y, meta = _window_array_blocks(
+                    item, rel, i, window, step, labels, lookup, classes, recording_ids
+                )
+            else:
+                check_recording(item, names, window, dtype)
+                x = window_signal(item.data, window, hop)
+                n = x.shape[0]
+                recording_ids[(i, "")] = len(recording_ids)
+                y = None if labels is None else np.full(n, labels[i], dtype=np.int64)
+                meta = {
+                    "source": np.full(n, rel),
+                    "offset": np.arange(n, dtype=np.int64) * step,
+                    "recording": np.full(n, recording_ids[(i, "")], dtype=np.int64),
+                }
+            if class_list is not None and y is None:
+                raise UnknownLabelError(
+                    f"{f}: has no labels while other inputs do; label every input or none"
+                )
             if writer is None:
                 writer = CorpusWriter(
                     tmp,
@@ -359,16 +624,7 @@ def ingest(
                         }
                     },
                 )
-            n = x.shape[0]
-            writer.append(
-                x,
-                labels=None if labels is None else np.full(n, labels[i], dtype=np.int64),
-                meta={
-                    "source": np.full(n, str(f.relative_to(common))),
-                    "offset": np.arange(n, dtype=np.int64) * step,
-                    "recording": np.full(n, i, dtype=np.int64),
-                },
-            )
+            writer.append(x, labels=y, meta=meta)
         assert writer is not None  # collect_files guarantees at least one file
         writer.finalize()
         if out.exists():
@@ -382,3 +638,52 @@ def ingest(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return IngestReport(corpus=Corpus(out), files=files, skipped=skipped)
+
+
+def _window_array_blocks(
+    item: WindowArray,
+    rel: str,
+    file_index: int,
+    window: int,
+    step: int,
+    folder_labels_: list[int] | None,
+    lookup: dict[str, int],
+    classes: Sequence[str] | None,
+    recording_ids: dict[tuple[int, str], int],
+) -> tuple[np.ndarray, np.ndarray | None, dict[str, np.ndarray]]:
+    """Windows, label ids and metadata of one window array (each entry cut like a short recording)."""
+    n, _, t = item.data.shape
+    if folder_labels_ is not None and item.labels is not None:
+        raise InputFileError(
+            f"{item.path}: holds a labels variable and labels_from_folders is set; use one of them"
+        )
+    names = label_names(item, classes)
+    per_entry = 1 + (t - window) // step
+    x = np.stack([window_signal(item.data[j], window, step) for j in range(n)])  # [N, k, C, W]
+    x = x.reshape(n * per_entry, item.data.shape[1], window)
+    y = None
+    if names is not None:
+        unknown = [j for j, v in enumerate(names) if v not in lookup]
+        if unknown:
+            j = unknown[0]
+            raise UnknownLabelError(
+                f"{item.path}: window {j} has label {names[j]!r}, not a known class; valid classes: "
+                f"{list(lookup)}"
+            )
+        y = np.repeat(np.asarray([lookup[v] for v in names], dtype=np.int64), per_entry)
+    elif folder_labels_ is not None:
+        y = np.full(n * per_entry, folder_labels_[file_index], dtype=np.int64)
+    tags = (
+        [f":{g}" for g in item.groups.astype(str)]
+        if item.groups is not None
+        else [f"#{j}" for j in range(n)]
+    )
+    ids = []
+    for tag in tags:
+        ids.append(recording_ids.setdefault((file_index, tag), len(recording_ids)))
+    meta = {
+        "source": np.repeat(np.asarray([rel + tag for tag in tags]), per_entry),
+        "offset": np.tile(np.arange(per_entry, dtype=np.int64) * step, n),
+        "recording": np.repeat(np.asarray(ids, dtype=np.int64), per_entry),
+    }
+    return x, y, meta
