@@ -11,7 +11,7 @@ RUNS ?= runs
 $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --upgrade pip
-	$(PY) -m pip install -e '.[dev]'
+	$(PY) -m pip install -e '.[dev,imagenet,onnx]'
 	touch $@
 
 quickstart: $(VENV)/.installed

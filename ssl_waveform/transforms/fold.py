@@ -11,6 +11,11 @@ import torch.nn.functional as F
 from ssl_waveform.transforms.base import ImageRepresentation, check_image_size
 
 
+def _geometry_dtype(x: torch.Tensor) -> torch.dtype:
+    """float64 for the fold's geometry (period, phase, pixel borders), float32 on devices without it (MPS)."""
+    return torch.float32 if x.device.type == "mps" else torch.float64
+
+
 def estimate_fundamental(
     x: torch.Tensor,
     sample_rate: float,
@@ -42,7 +47,9 @@ def estimate_fundamental(
         raise ValueError(f"estimate_fundamental: need 0 < f_min < f_max, got {f_min}, {f_max}")
     if min_periods < 1.1:
         raise ValueError(f"estimate_fundamental: min_periods must be >= 1.1, got {min_periods}")
-    x = x.float()
+    # float64 where the device has it: the period multiplies up to T / P rows, so a relative error of 1e-6 in
+    # it (float32 FFT autocorrelation) moves the last rows' pixel borders by ~1e-3 samples
+    x = x.to(_geometry_dtype(x))
     batch, _, length = x.shape
     max_lag = int(min(sample_rate / f_min, length / min_periods))
     min_lag = max(2, math.floor(sample_rate / f_max))
@@ -79,7 +86,7 @@ def estimate_fundamental(
     left, mid, right = (cmndf.gather(1, (best + k).unsqueeze(-1)).squeeze(-1) for k in (-1, 0, 1))
     curvature = left - 2.0 * mid + right
     shift = torch.where(curvature > 1e-12, 0.5 * (left - right) / curvature.clamp_min(1e-12), 0.0)
-    period = best.float() + shift.clamp(-0.5, 0.5)
+    period = best.to(cmndf.dtype) + shift.clamp(-0.5, 0.5)
     return torch.where(found, sample_rate / period, nan), found
 
 
@@ -160,13 +167,17 @@ class CycleFold(ImageRepresentation):
         period = torch.where(found, self.sample_rate / f0, torch.full_like(f0, fallback))
         period = period.clamp(max=float(length))
         # Phase of the fundamental of the phase channel: column 0 sits at its rising zero crossing.
-        t = torch.arange(length, device=x.device, dtype=torch.float32)
+        dtype = _geometry_dtype(x)
+        t = torch.arange(length, device=x.device, dtype=dtype)
         omega = 2.0 * math.pi / period.unsqueeze(-1)  # rad / sample, [B, 1]
-        ref = x[:, self.phase_channel].float()
+        ref = x[:, self.phase_channel].to(dtype)
         ref = ref - ref.mean(dim=-1, keepdim=True)
-        phase = torch.atan2(
-            -(ref * torch.sin(omega * t)).sum(-1), (ref * torch.cos(omega * t)).sum(-1)
+        quadrature, in_phase = (
+            -(ref * torch.sin(omega * t)).sum(-1),
+            (ref * torch.cos(omega * t)).sum(-1),
         )
+        # atan2 in float32 (ONNX Runtime has no float64 Atan; 1e-7 rad moves t0 by ~1e-5 samples)
+        phase = torch.atan2(quadrature.float(), in_phase.float()).to(dtype)
         start = torch.remainder(-0.5 * math.pi - phase, 2.0 * math.pi) / (2.0 * math.pi) * period
         start = torch.where(found & (start + period <= length), start, torch.zeros_like(start))
         return period, start, found
@@ -182,10 +193,12 @@ class CycleFold(ImageRepresentation):
         rows = torch.floor(
             torch.arange(size, device=x.device) * n_rows.unsqueeze(-1) / size
         )  # [B, H]
-        cols = torch.arange(size + 1, device=x.device, dtype=torch.float32) / size  # [W + 1]
+        dtype = _geometry_dtype(x)
+        cols = torch.arange(size + 1, device=x.device, dtype=dtype) / size  # [W + 1]
         edges = start.view(-1, 1, 1) + (rows.unsqueeze(-1) + cols) * period.view(-1, 1, 1)
         edges = edges.clamp(0.0, float(length))  # [B, H, W + 1] sample positions of pixel borders
-        integral = F.pad(x.cumsum(dim=-1), (1, 0))  # [B, C, T + 1], integral of the ZOH signal
+        # [B, C, T + 1], integral of the ZOH signal (pixels are differences of this running sum)
+        integral = F.pad(x.to(dtype).cumsum(dim=-1), (1, 0))
         low = edges.floor().long().clamp(max=length - 1)
         frac = edges - low
         flat_low = low.view(batch, 1, -1).expand(-1, chans, -1)
@@ -193,7 +206,7 @@ class CycleFold(ImageRepresentation):
         right = integral.gather(-1, flat_low + 1)
         value = (left + frac.view(batch, 1, -1) * (right - left)).view(batch, chans, size, size + 1)
         width = (edges[..., 1:] - edges[..., :-1]).clamp_min(1e-6).unsqueeze(1)
-        return (value[..., 1:] - value[..., :-1]) / width
+        return ((value[..., 1:] - value[..., :-1]) / width).float()
 
     def config(self) -> dict[str, Any]:
         return {
