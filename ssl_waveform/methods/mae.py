@@ -26,7 +26,7 @@ from typing import Any
 
 import torch
 from timm.layers import trunc_normal_
-from timm.models.convnext import ConvNeXtBlock
+from timm.models.convnext import ConvNeXt, ConvNeXtBlock
 from torch import Tensor, nn
 
 from ssl_waveform.losses import MaskedReconstructionLoss
@@ -46,7 +46,7 @@ from ssl_waveform.methods.sparse import (
     stem_conv,
     token_masked_forward_features,
 )
-from ssl_waveform.models import ConvNeXtBlock1d, Encoder
+from ssl_waveform.models import ConvNeXt1d, ConvNeXtBlock1d, Encoder
 
 _CONV: dict[str, type[nn.Conv1d] | type[nn.Conv2d]] = {"1d": nn.Conv1d, "2d": nn.Conv2d}
 _NDIM = {"1d": 1, "2d": 2}
@@ -69,6 +69,19 @@ _DECODER_BLOCK: dict[str, Callable[[int], nn.Module]] = {
 def _check_kind(kind: str) -> None:
     if kind not in _CONV:
         raise ValueError(f"unknown encoder kind {kind!r}; valid kinds: {', '.join(sorted(_CONV))}")
+
+
+def _check_backbone(encoder: Encoder) -> None:
+    # Both masking paths need ConvNeXt's structure: the sparse emulation re-masks after every ConvNeXt
+    # block and downsampling layer, and the SimMIM-style token enters after a patchify stem. A backbone with
+    # overlapping strided convolutions and batch norm (EfficientNet) has neither, so it is refused here.
+    if not isinstance(encoder.backbone, (ConvNeXt, ConvNeXt1d)):
+        raise ValueError(
+            f"MaskedAutoencoder needs a ConvNeXt backbone (2-D timm convnext*/convnextv2* or 1-D "
+            f"convnext1d*), got {encoder.config['architecture']['name']!r} "
+            f"({type(encoder.backbone).__name__}); pretrain it with SimCLR instead "
+            "(recipes/pretrain_simclr.py)"
+        )
 
 
 def input_channels(backbone: nn.Module) -> int:
@@ -147,6 +160,7 @@ class MaskedAutoencoder(nn.Module):
         if not 0.0 < mask_ratio < 1.0:
             raise ValueError(f"MaskedAutoencoder: mask_ratio must be in (0, 1), got {mask_ratio}")
         _check_kind(encoder.kind)
+        _check_backbone(encoder)
         self.encoder = encoder
         self.mask_ratio = mask_ratio
         self.masking = masking

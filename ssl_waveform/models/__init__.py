@@ -1,4 +1,4 @@
-"""Encoders: timm 2-D ConvNeXts and a native 1-D ConvNeXt behind a waveform transform."""
+"""Encoders: timm 2-D ConvNeXts and EfficientNet-Lites, and a native 1-D ConvNeXt, behind a waveform transform."""
 
 from ssl_waveform.models.convnext1d import (
     CONVNEXT1D_VARIANTS,
@@ -14,6 +14,7 @@ from ssl_waveform.models.convnext1d import (
     create_convnext1d,
 )
 from ssl_waveform.models.encoder import (
+    ENCODER_ALIASES,
     Encoder,
     available_encoders,
     backbone_kind,
@@ -21,19 +22,28 @@ from ssl_waveform.models.encoder import (
     encoder_from_config,
     load_encoder,
     read_encoder_config,
+    resolve_encoder_name,
 )
 from ssl_waveform.models.imagenet import (
     INFLATE_MODES,
+    PACKAGED_IMAGENET,
     ImageNetWeightsError,
+    PackagedWeights,
     create_imagenet_convnext1d,
     create_imagenet_timm,
+    create_packaged_imagenet_timm,
     imagenet_mean_std,
     inflate_state_dict,
+    map_by_order,
+    packaged_imagenet_state_dict,
+    packaged_weights_file,
 )
 
 __all__ = [
     "CONVNEXT1D_VARIANTS",
+    "ENCODER_ALIASES",
     "INFLATE_MODES",
+    "PACKAGED_IMAGENET",
     "ConvNeXt1d",
     "ConvNeXt1dSpec",
     "ConvNeXtBlock1d",
@@ -44,6 +54,7 @@ __all__ = [
     "ImageNetWeightsError",
     "LayerNormChannelsFirst1d",
     "Mlp1d",
+    "PackagedWeights",
     "available_convnext1d",
     "available_encoders",
     "backbone_kind",
@@ -51,9 +62,14 @@ __all__ = [
     "create_encoder",
     "create_imagenet_convnext1d",
     "create_imagenet_timm",
+    "create_packaged_imagenet_timm",
     "encoder_from_config",
     "imagenet_mean_std",
     "inflate_state_dict",
     "load_encoder",
+    "map_by_order",
+    "packaged_imagenet_state_dict",
+    "packaged_weights_file",
     "read_encoder_config",
+    "resolve_encoder_name",
 ]

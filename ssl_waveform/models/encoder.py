@@ -17,8 +17,10 @@ from torch import nn
 
 from ssl_waveform.models.convnext1d import available_convnext1d, create_convnext1d
 from ssl_waveform.models.imagenet import (
+    PACKAGED_IMAGENET,
     create_imagenet_convnext1d,
     create_imagenet_timm,
+    create_packaged_imagenet_timm,
     imagenet_mean_std,
 )
 from ssl_waveform.transforms import WaveformTransform, create_pipeline, transform_class
@@ -30,10 +32,22 @@ CONFIG_FILE = "config.json"
 DEFAULT_IMAGE_SIZE = 64
 
 
+# User-facing names resolved to the timm architecture that is built and recorded in config.json.
+# "efficientnet_lite0" is the TF port, the architecture its packaged ImageNet weights were trained with.
+ENCODER_ALIASES = {"efficientnet_lite0": "tf_efficientnet_lite0"}
+
+
 def available_encoders() -> dict[str, list[str]]:
-    """Valid backbone names: ``{"2d": timm ConvNeXt names, "1d": registered 1-D ConvNeXt names}``."""
-    names_2d = timm.list_models(["convnext_*", "convnextv2_*", "test_convnext*"])
-    return {"2d": sorted(names_2d), "1d": available_convnext1d()}
+    """Valid backbone names: ``{"2d": timm ConvNeXt / EfficientNet-Lite names, "1d": 1-D ConvNeXt names}``."""
+    names_2d = timm.list_models(
+        ["convnext_*", "convnextv2_*", "test_convnext*", "tf_efficientnet_lite*"]
+    )
+    return {"2d": sorted([*names_2d, *ENCODER_ALIASES]), "1d": available_convnext1d()}
+
+
+def resolve_encoder_name(name: str) -> str:
+    """The timm architecture a backbone name builds (``efficientnet_lite0`` -> ``tf_efficientnet_lite0``)."""
+    return ENCODER_ALIASES.get(name, name)
 
 
 def backbone_kind(name: str) -> str:
@@ -53,7 +67,8 @@ class Encoder(nn.Module):
 
     Attributes:
         transform: :class:`~ssl_waveform.transforms.WaveformTransform`, ``[B, C, T] -> model input``.
-        backbone: timm ``ConvNeXt`` (2-D) or :class:`ConvNeXt1d`, built with ``num_classes=0``.
+        backbone: timm ``ConvNeXt`` or ``EfficientNet`` (2-D) or :class:`ConvNeXt1d`, built with
+            ``num_classes=0``.
         kind: ``"2d"`` or ``"1d"``.
         num_features: Embedding size ``D``.
         reduction: Total stride of the backbone (32).
@@ -236,13 +251,15 @@ def create_encoder(
 
     Args:
         name: Backbone: a timm ConvNeXt (``convnext_atto`` ... ``convnext_base``, ``convnextv2_*``,
-            ``test_convnext*``) for 2-D representations, or a 1-D ConvNeXt (``convnext1d_*``,
-            ``convnext1dv2_*``) for ``raw``. See :func:`available_encoders`.
+            ``test_convnext*``) or EfficientNet-Lite (``efficientnet_lite0``, built as timm's
+            ``tf_efficientnet_lite0``; ``tf_efficientnet_lite1..4``) for 2-D representations, or a 1-D
+            ConvNeXt (``convnext1d_*``, ``convnext1dv2_*``) for ``raw``. See :func:`available_encoders`.
         representation: ``stft``, ``cwt``, ``fold``, ``gaf`` (2-D) or ``raw`` (1-D).
         in_chans: Waveform channels ``C``.
-        init: ``"scratch"`` (random), ``"imagenet"`` (timm's ImageNet weights; inflated for 1-D) or
+        init: ``"scratch"`` (random), ``"imagenet"`` (ImageNet weights; inflated for 1-D) or
             the path of a saved encoder folder (or its ``model.safetensors``) to start from.
-        imagenet_weights: Local timm checkpoint for ``init="imagenet"``; ``None`` uses the hub/cache.
+        imagenet_weights: Local timm checkpoint for ``init="imagenet"``; ``None`` uses the weights a
+            package ships (``efficientnet_lite0``, extra ``ssl_waveform[imagenet]``), else the hub/cache.
         inflate: 2-D -> 1-D inflation rule (``"sum"`` or ``"centre"``), 1-D ImageNet init only.
         sample_rate: Sampling rate in Hz the encoder expects.
         window: Window length in samples it is trained on (recorded in the config).
@@ -266,6 +283,7 @@ def create_encoder(
         ImageNetWeightsError: ImageNet weights unavailable (says how to provide them).
     """
     kind = backbone_kind(name)
+    name = resolve_encoder_name(name)
     rep_kind = transform_class(representation).kind
     if rep_kind != kind:
         raise ValueError(
@@ -337,9 +355,15 @@ def _imagenet_backbone(config: dict[str, Any], weights: str | Path | None, infla
         prov["imagenet_source"] = source.pretrained_cfg.get("architecture")
         prov["inflate"] = inflate
         return backbone
-    backbone = create_imagenet_timm(
-        arch["name"], arch["in_chans"], weights, drop_path_rate=arch["drop_path_rate"]
-    )
+    if weights is None and arch["name"] in PACKAGED_IMAGENET:
+        backbone = create_packaged_imagenet_timm(
+            arch["name"], arch["in_chans"], drop_path_rate=arch["drop_path_rate"]
+        )
+        prov["imagenet_weights"] = PACKAGED_IMAGENET[arch["name"]].distribution
+    else:
+        backbone = create_imagenet_timm(
+            arch["name"], arch["in_chans"], weights, drop_path_rate=arch["drop_path_rate"]
+        )
     prov["imagenet_source"] = backbone.pretrained_cfg.get("architecture")
     if arch["in_chans"] == 3:
         mean, std = imagenet_mean_std(backbone)

