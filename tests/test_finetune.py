@@ -341,3 +341,30 @@ def test_sigkill_mid_run_then_rerun_resumes_to_the_uninterrupted_step_count(corp
     assert metrics["epochs"] == reference.metrics["epochs"] == 4
     assert metrics["num_train_windows"] == reference.metrics["num_train_windows"]
     assert (run / "classifier" / "model.safetensors").is_file()
+
+
+def test_classifier_window_shorter_than_the_corpus_window(corpus_dir, tmp_path):
+    """``--window-seconds``: trains on random stretches, evaluates the last one, predicts on short recordings."""
+    run = tmp_path / "run"
+    argv = ["--data", str(corpus_dir), "--run-dir", str(run), "--select", "last", *FAST]
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert main([*argv, "--window-seconds", str(256 / FS)]) == 0
+    m = json.loads((run / "metrics.json").read_text())
+    assert m["accuracy"] > 0.6 and m["config"]["window_seconds"] == 256 / FS
+    model = load_classifier(run / "classifier_last")
+    assert model.config()["window"] == 256
+    y = np.arange(3)
+    short = tones(y, 300, seed=5)  # shorter than the corpus's 512-sample windows, longer than 256
+    pred = model.predict(short, FS)
+    assert list(pred.windows) == [1, 1, 1]
+    with pytest.raises(ValueError, match=r"shorter than one window \(256 samples"):
+        model.predict(tones(y, 200, seed=5), FS)
+    # in periods of a nominal fundamental: 2 periods of 156.25 Hz = 256 samples
+    cfg = FinetuneConfig(data=str(corpus_dir), window_periods=2, fundamental=156.25)
+    from ssl_waveform.finetune import classifier_window
+
+    assert classifier_window(cfg, Corpus(corpus_dir)) == 256
+    with pytest.raises(ValueError, match="between 32 samples and the corpus's window of 512"):
+        classifier_window(FinetuneConfig(window_seconds=1.0), Corpus(corpus_dir))
+    with pytest.raises(ValueError, match="window_seconds or window_periods, not both"):
+        FinetuneConfig(window_seconds=0.01, window_periods=2)

@@ -72,6 +72,19 @@ def _light() -> AugmentationPolicy:
     )
 
 
+def _speed() -> AugmentationPolicy:
+    # Fine-tuning policy for labels from a narrow operating range: a random speed-up of up to 1/0.6 (crop and
+    # resample: fundamental and switching frequency rise together, as when the drive runs faster), sensor
+    # gain/offset error and mild noise. A window cannot be slowed down (that needs samples it does not hold).
+    return AugmentationPolicy(
+        [
+            RandomCrop(min_scale=0.6, p=0.8),
+            ChannelGainOffset(max_gain=0.03, max_offset=0.02, p=0.5),
+            AdditiveNoise(snr_db=(30.0, 50.0), p=0.5),
+        ]
+    )
+
+
 def _none() -> AugmentationPolicy:
     return AugmentationPolicy([])
 
@@ -80,6 +93,7 @@ _POLICIES: dict[str, Callable[[], AugmentationPolicy]] = {
     "default": _default,
     "light": _light,
     "none": _none,
+    "speed": _speed,
 }
 
 
@@ -92,7 +106,7 @@ def create_policy(name: str) -> AugmentationPolicy:
     """Build a named augmentation policy.
 
     Args:
-        name: One of :func:`list_policies` (``default``, ``light``, ``none``).
+        name: One of :func:`list_policies` (``default``, ``light``, ``none``, ``speed``).
 
     Returns:
         A fresh :class:`AugmentationPolicy`.

@@ -215,7 +215,7 @@ class Benchmark:
     def run_finetune_cell(
         self, axis: Axis, init: str, budget: int, seed: int, mode: str
     ) -> list[dict]:
-        from ssl_waveform.finetune import finetune
+        from ssl_waveform.finetune import finetune, last_stretch
         from ssl_waveform.methods.classify import load_classifier
 
         cell = f"{mode}-{init}-{axis.encoder}-{axis.representation}-b{_budget_name(budget)}-s{seed}"
@@ -229,7 +229,11 @@ class Benchmark:
         metrics = {}
         for name, (x, y) in self._test_sets(budget).items():
             metrics[name] = classification_metrics(
-                y, model.predict_windows(x).argmax(1), model.class_names
+                y,
+                model.predict_windows(last_stretch(x, int(model.encoder.config["window"]))).argmax(
+                    1
+                ),
+                model.class_names,
             )
         base = self._base(axis, init, budget, seed, mode, result.metrics["wall_time_s"], run_dir)
         base["train_samples_per_s"] = _train_rate(run_dir)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ssl_waveform.augment import list_policies
 from ssl_waveform.engine import ConfigError, load_config
 from ssl_waveform.finetune.run import FINETUNE_NORMALIZATIONS, FinetuneConfig, finetune
 
@@ -35,6 +36,10 @@ _FLAGS = {
     "warmup_epochs": "engine.warmup_epochs",
     "warmup_steps": "engine.warmup_steps",
     "layer_decay": "layer_decay",
+    "augment": "augment",
+    "window_seconds": "window_seconds",
+    "window_periods": "window_periods",
+    "fundamental": "fundamental",
     "mixed_precision": "engine.mixed_precision",
 }
 
@@ -86,6 +91,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--warmup-epochs", type=float)
     p.add_argument("--warmup-steps", type=int)
     p.add_argument("--layer-decay", type=float)
+    p.add_argument(
+        "--augment",
+        choices=list_policies(),
+        help="augmentation of the labeled training windows (default speed: up to 1.67x faster windows, "
+        "sensor gain/offset error and noise, for labels from a narrower operating range than the drive's)",
+    )
+    w = p.add_mutually_exclusive_group()
+    w.add_argument(
+        "--window-seconds",
+        type=float,
+        help="classifier window in seconds (default: the corpus's window); predict accepts recordings this long",
+    )
+    w.add_argument(
+        "--window-periods",
+        type=float,
+        help="classifier window in periods of --fundamental (e.g. 2 for a detector within two periods)",
+    )
+    p.add_argument(
+        "--fundamental",
+        type=float,
+        help="nominal fundamental, Hz, for --window-periods (default 50)",
+    )
     p.add_argument("--mixed-precision", choices=["no", "bf16", "fp16"])
     p.add_argument("--seed", type=int, help="training seed")
     p.add_argument("--split-seed", type=int)

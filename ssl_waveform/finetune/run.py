@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from ssl_waveform.augment import AugmentationPolicy, create_policy, list_policies
 from ssl_waveform.data import Corpus
 from ssl_waveform.engine import EngineConfig, config_to_dict, param_groups, read_log, train
 from ssl_waveform.evaluation import (
@@ -83,7 +84,19 @@ class FinetuneConfig:
             few-label comparison honest: selecting on a labeled validation split uses more labels than the budget.
         probe_epochs: epochs of the probe phase in ``two_phase`` mode.
         probe_base_lr: base lr (per 256 samples) of the probe / probe phase.
-        layer_decay: layer-wise lr decay factor over ConvNeXt stages/blocks (1 = off).
+        layer_decay: layer-wise lr decay factor over ConvNeXt stages/blocks (1 = off, the default: measured on
+            the operating-point-shift ablation, docs/results.md, 0.75 cost a pretrained encoder 3 points under the
+            shift and a scratch one 5 points in range, where slowing its random early layers only hurts).
+        window_seconds: the classifier's window in seconds (the shortest recording it accepts and the
+            stretch it classifies); None = the corpus's window. Training reads a random stretch of this
+            length from each labeled window, evaluation the last one.
+        window_periods: or the window in periods of ``fundamental`` (e.g. 2 for a fast fault detector).
+        fundamental: nominal fundamental frequency (Hz) that ``window_periods`` counts.
+        augment: waveform augmentation policy applied to the labeled training windows (``speed``, the default,
+            ``none``, ``light``, ``default``; see docs/augmentations.md). ``speed`` speeds windows up by up to
+            1.67x (fundamental and switching frequency together) and adds sensor gain/offset error and mild
+            noise: labels usually come from a narrower operating range than the drive runs in (it lifted a
+            pretrained encoder by 10 points under the shift ablation's faster, slower-load windows).
         label_smoothing: cross-entropy label smoothing.
         drop_path: stochastic depth rate of the last block.
         head_init_scale: scale of the head's initial weights.
@@ -117,7 +130,11 @@ class FinetuneConfig:
     select: str = "best"
     probe_epochs: int = 5
     probe_base_lr: float = 0.05
-    layer_decay: float = 0.75
+    layer_decay: float = 1.0
+    augment: str = "speed"
+    window_seconds: float | None = None
+    window_periods: float | None = None
+    fundamental: float = 50.0
     label_smoothing: float = 0.1
     drop_path: float = 0.1
     head_init_scale: float = 1e-3
@@ -128,6 +145,8 @@ class FinetuneConfig:
     engine: EngineConfig = field(default_factory=_default_engine)
 
     def __post_init__(self) -> None:
+        if self.augment not in list_policies():
+            raise ValueError(f"augment={self.augment!r} is not one of {list_policies()}")
         if self.mode not in MODES:
             raise ValueError(f"mode={self.mode!r} is not one of {MODES}")
         if self.select not in SELECTIONS:
@@ -136,6 +155,19 @@ class FinetuneConfig:
             raise ValueError(
                 f"normalization={self.normalization!r} is not one of {FINETUNE_NORMALIZATIONS} ('corpus' "
                 "needs corpus statistics: pretrain with encoder.normalization=corpus and --init that folder)"
+            )
+        if self.window_seconds is not None and self.window_periods is not None:
+            raise ValueError("set window_seconds or window_periods, not both")
+        if (self.window_seconds is not None and self.window_seconds <= 0) or (
+            self.window_periods is not None and self.window_periods <= 0
+        ):
+            raise ValueError(
+                f"the window must be positive, got window_seconds={self.window_seconds}, "
+                f"window_periods={self.window_periods}"
+            )
+        if self.fundamental <= 0:
+            raise ValueError(
+                f"fundamental must be a positive frequency in Hz, got {self.fundamental}"
             )
         if self.labels_per_class is not None and self.label_fraction is not None:
             raise ValueError("set labels_per_class or label_fraction, not both")
@@ -151,19 +183,39 @@ class FinetuneResult:
 
 
 class _InMemory(Dataset):
-    """Windows held in memory as ``{"x": [C, T], "y": int}`` samples, optionally repeated ``repeats`` times."""
+    """Windows held in memory as ``{"x": [C, T], "y": int}`` samples, optionally repeated ``repeats`` times.
 
-    def __init__(self, x: np.ndarray, y: np.ndarray, repeats: int = 1) -> None:
+    ``augment`` (a waveform augmentation policy) draws a fresh random view of each window every time it is read.
+    """
+
+    def __init__(
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        repeats: int = 1,
+        augment: AugmentationPolicy | None = None,
+        crop: int | None = None,
+    ) -> None:
         self.x = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
         self.y = torch.from_numpy(np.asarray(y, dtype=np.int64))
         self.repeats = repeats
+        self.augment = augment
+        self.crop = crop
 
     def __len__(self) -> int:
         return len(self.y) * self.repeats
 
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
         j = i % len(self.y)
-        return {"x": self.x[j], "y": self.y[j]}
+        x = self.x[j]
+        if (
+            self.crop is not None and self.crop < x.shape[-1]
+        ):  # a random stretch of the classifier's length
+            start = int(torch.randint(0, x.shape[-1] - self.crop + 1, ()))
+            x = x[..., start : start + self.crop]
+        if self.augment is not None and len(self.augment.augmentations):
+            x = self.augment(x.unsqueeze(0))[0]
+        return {"x": x, "y": self.y[j]}
 
 
 def newest_pretrained_encoder(runs: str | Path) -> Path | None:
@@ -258,10 +310,37 @@ def _prepare_data(cfg: FinetuneConfig, corpus: Corpus) -> tuple[Splits, np.ndarr
     return splits, train_idx, labels
 
 
+def classifier_window(cfg: FinetuneConfig, corpus: Corpus) -> int:
+    """The classifier's window in samples at the corpus rate (``window_seconds``/``window_periods``).
+
+    Raises:
+        ValueError: longer than the corpus's windows, or shorter than 32 samples.
+    """
+    if cfg.window_seconds is None and cfg.window_periods is None:
+        return corpus.window_length
+    seconds = (
+        cfg.window_seconds
+        if cfg.window_seconds is not None
+        else cfg.window_periods / cfg.fundamental
+    )
+    samples = round(seconds * corpus.sample_rate)
+    if not 32 <= samples <= corpus.window_length:
+        raise ValueError(
+            f"a window of {seconds:.4g} s is {samples} samples at {corpus.sample_rate:g} Hz; it must be between "
+            f"32 samples and the corpus's window of {corpus.window_length} ({corpus.root})"
+        )
+    return samples
+
+
+def last_stretch(x: np.ndarray, window: int) -> np.ndarray:
+    """The last ``window`` samples of windows ``[N, C, T]`` (what a classifier of that window evaluates)."""
+    return x[..., x.shape[-1] - window :]
+
+
 def _evaluate(
     model: Classifier, x: np.ndarray, y: np.ndarray, class_names: list[str]
 ) -> dict[str, Any]:
-    logits = model.predict_windows(x)
+    logits = model.predict_windows(last_stretch(x, int(model.encoder.config["window"])))
     return classification_metrics(y, logits.argmax(axis=1), class_names)
 
 
@@ -342,6 +421,10 @@ def finetune(cfg: FinetuneConfig) -> FinetuneResult:
         cfg.engine = dataclasses.replace(cfg.engine, monitor=None, patience=None)
     init = resolve_init(cfg)
     encoder = build_encoder_for_finetune(cfg, corpus, init)
+    window = classifier_window(cfg, corpus)
+    encoder.config["window"] = (
+        window  # the classifier's window: what predict slides and its shortest input
+    )
     model = Classifier(
         encoder,
         class_names,
@@ -350,12 +433,15 @@ def finetune(cfg: FinetuneConfig) -> FinetuneResult:
     )
     x_train = corpus.read(train_idx)
     repeats = _repeats(len(train_idx), cfg.engine.batch_size, cfg.min_batches_per_epoch)
-    train_set = _InMemory(x_train, labels[train_idx], repeats)
+    train_set = _InMemory(
+        x_train, labels[train_idx], repeats, create_policy(cfg.augment), crop=window
+    )
     val = (corpus.read(splits.val), labels[splits.val])
     print(
         f"fine-tuning {encoder.config['architecture']['name']} ({encoder.config['representation']['name']}) "
         f"init={init} mode={cfg.mode}: {len(train_idx)} labeled training windows "
-        f"({len(np.unique(labels[train_idx]))} classes), {len(splits.val)} val, {len(splits.test)} test"
+        f"({len(np.unique(labels[train_idx]))} classes), {len(splits.val)} val, {len(splits.test)} test; "
+        f"window {window} samples ({window / corpus.sample_rate * 1e3:.4g} ms)"
     )
     if cfg.mode == "two_phase":
         _phase(cfg, model, train_set, val, run_dir / "probe", probe=True, epochs=cfg.probe_epochs)

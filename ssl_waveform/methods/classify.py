@@ -173,7 +173,8 @@ class Classifier(nn.Module):
             if rec.shape[-1] < window:
                 raise ValueError(
                     f"recording {i}: {rec.shape[-1]} samples at {rate:g} Hz is shorter than one window "
-                    f"({window} samples = {window / rate:.4g} s)"
+                    f"({window} samples = {window / rate:.4g} s); for shorter recordings fine-tune a classifier "
+                    "with a shorter window (finetune --window-seconds S or --window-periods P)"
                 )
             w = window_signal(rec.astype(np.float32), window, hop)
             windows.append(w)
