@@ -1,8 +1,9 @@
 """``python -m ssl_waveform.predict``: classify recordings with a fine-tuned classifier folder.
 
-Inputs may be NPZ (array ``x`` as ``[N, C, T]`` windows/recordings or one ``[C, T]`` recording; optional ``y``
-as class indices or names, for scoring), NPY, CSV (one column per channel, one recording), MATLAB files, or
-corpus folders. Recordings longer than the model's window are cut into overlapping windows whose logits are
+Inputs may be NPZ, NPY, MATLAB or HDF5 files holding one recording ``[C, T]`` or a window array ``[N, C, T]`` of
+N recordings (the signal variable and optional labels ``y``/``labels`` as class indices or names, for scoring,
+are found as ``ingest`` finds them, docs/ingest.md), CSV (one column per channel, one recording), or corpus
+folders. Recordings longer than the model's window are cut into overlapping windows whose logits are
 averaged; recordings at another sampling rate are resampled (polyphase) first. Channel order comes from the
 checkpoint's ``channel_names``: name the input's channels with ``--channels`` when they differ in order.
 """
@@ -32,22 +33,14 @@ class Batch:
     channel_names: list[str] | None
 
 
-def _labels_as_names(y: np.ndarray, class_names: list[str], source: Path) -> list[str]:
-    y = np.asarray(y).reshape(-1)
-    if y.dtype.kind in "iu":
-        if y.size and (y.min() < 0 or y.max() >= len(class_names)):
-            raise ValueError(f"{source}: labels y hold indices outside [0, {len(class_names)})")
-        return [class_names[int(i)] for i in y]
-    return [str(v) for v in y]
-
-
 def read_input(path: str | Path, class_names: list[str]) -> Batch:
     """Read one input file or corpus folder into recordings.
 
     Raises:
         ValueError / ssl_waveform.data.CorpusError: unreadable input, with the file named.
     """
-    from ssl_waveform.data import Corpus, load_recording
+    from ssl_waveform.data import Corpus, WindowArray, load_input
+    from ssl_waveform.data.ingest import label_names
 
     p = Path(path)
     if p.is_dir():
@@ -59,23 +52,13 @@ def read_input(path: str | Path, class_names: list[str]) -> Batch:
         return Batch(p, list(x), y, corpus.sample_rate, corpus.channel_names)
     if not p.is_file():
         raise FileNotFoundError(f"input {p} does not exist")
-    if p.suffix.lower() in (".npz", ".npy"):
-        if p.suffix.lower() == ".npz":
-            with np.load(p, allow_pickle=False) as z:
-                if "x" not in z.files:
-                    raise ValueError(f"{p}: NPZ input needs an array named 'x' (found {z.files})")
-                arrays = {k: z[k] for k in z.files}
-        else:
-            arrays = {"x": np.load(p, allow_pickle=False)}
-        x = arrays["x"]
-        rate = float(arrays["sample_rate"]) if "sample_rate" in arrays else None
-        if x.ndim == 3:
-            y = _labels_as_names(arrays["y"], class_names, p) if "y" in arrays else None
-            if y is not None and len(y) != len(x):
-                raise ValueError(f"{p}: y has {len(y)} labels for {len(x)} recordings in x")
-            return Batch(p, list(x), y, rate, None)
-    rec = load_recording(p)
-    return Batch(p, [rec.data], None, rec.sample_rate, None)
+    item = load_input(p)
+    if isinstance(item, WindowArray):  # [N, C, T]: N recordings, labels from y/labels when present
+        # integer labels index the file's class_names, else the classifier's
+        names = label_names(item, class_names)
+        y = None if names is None else [str(v) for v in names]
+        return Batch(p, list(item.data), y, item.sample_rate, None)
+    return Batch(p, [item.data], None, item.sample_rate, None)
 
 
 def _reorder(batch: Batch, wanted: list[str], given: list[str] | None) -> list[np.ndarray]:

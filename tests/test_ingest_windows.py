@@ -12,6 +12,7 @@ import scipy.io
 from ssl_waveform.data import (
     ChannelCountError,
     Corpus,
+    CorpusError,
     InputFileError,
     NonFiniteError,
     RecordingTooShortError,
@@ -156,10 +157,52 @@ def test_bad_window_arrays_get_clear_errors(tmp_path: Path) -> None:
     ):
         ingest([tmp_path / "len.npz"], tmp_path / "o", sample_rate=1e3, window=None, progress=False)
     np.savez(tmp_path / "lab.npz", x=windows(4, 3, 16), y=[0, 1, 0, 1])
-    with pytest.raises(UnknownLabelError, match=r"window 1 has label 1, outside the 1 class names \['0'\]"):
+    with pytest.raises(
+        UnknownLabelError, match=r"window 1 has label 1, outside the 1 class names \['0'\]"
+    ):
         ingest([tmp_path / "lab.npz"], tmp_path / "o", sample_rate=1e3, window=None, classes=["0"],
                progress=False)  # fmt: skip
     with pytest.raises(InputFileError, match="no labels variable 'cls'"):
         ingest([tmp_path / "lab.npz"], tmp_path / "o", sample_rate=1e3, window=None,
                labels_key="cls", progress=False)  # fmt: skip
     assert not (tmp_path / "o").exists()
+
+
+def test_custom_companion_names_and_matlab_cell_arrays(tmp_path: Path) -> None:
+    x = windows(4, 3, 16)
+    np.savez(
+        tmp_path / "a.npz", sig=x, cls=np.array(["u", "v", "u", "v"]), rec=np.array([0, 0, 1, 1])
+    )
+    ingest([tmp_path / "a.npz"], tmp_path / "c1", sample_rate=1e3, window=None, labels_key="cls",
+           groups_key="rec", progress=False)  # fmt: skip
+    c = Corpus(tmp_path / "c1")
+    assert (
+        c.class_names == ["u", "v"] and list(c.meta("source")) == ["a.npz:0"] * 2 + ["a.npz:1"] * 2
+    )
+    names = np.empty((1, 2), dtype=object)  # MATLAB cell array {'healthy', 'Sa+'}
+    names[0, 0], names[0, 1] = "healthy", "Sa+"
+    labels = np.empty((4, 1), dtype=object)
+    for i, v in enumerate(["Sa+", "healthy", "Sa+", "Sa+"]):
+        labels[i, 0] = v
+    scipy.io.savemat(tmp_path / "m.mat", {"x": x, "y": labels, "class_names": names})
+    ingest([tmp_path / "m.mat"], tmp_path / "c2", sample_rate=1e3, window=None, progress=False)
+    c = Corpus(tmp_path / "c2")
+    assert c.class_names == ["Sa+", "healthy"]
+    assert [c.class_names[i] for i in c.labels()] == ["Sa+", "healthy", "Sa+", "Sa+"]
+
+
+def test_without_a_window_every_input_must_be_a_window_array_of_one_length(tmp_path: Path) -> None:
+    d = tmp_path / "in"
+    d.mkdir()
+    np.savez(d / "a.npz", x=windows(2, 3, 16))
+    np.savez(d / "b.npz", x=windows(2, 3, 32))
+    with pytest.raises(CorpusError, match=r"b\.npz: windows of 32 samples, earlier inputs have 16"):
+        ingest([d], tmp_path / "o", sample_rate=1e3, window=None, progress=False)
+    (d / "b.npz").unlink()
+    np.save(d / "c.npy", np.zeros((100, 3)))
+    with pytest.raises(CorpusError, match=r"c\.npy: a recording needs a window length"):
+        ingest([d], tmp_path / "o", sample_rate=1e3, window=None, progress=False)
+    ingest(
+        [d], tmp_path / "o", sample_rate=1e3, window=8, progress=False
+    )  # with one: both kinds mix
+    assert Corpus(tmp_path / "o").num_windows == 2 * 2 + 100 // 8

@@ -152,13 +152,13 @@ def test_channels_flag_reorders_and_mismatch_is_a_clear_error(ckpt, tmp_path, ca
         (lambda d: np.save(d / "in.npy", tones([0], WINDOW)), [], "carries no sample rate; pass --sample-rate"),
         (lambda d: np.savez(d / "in.npz", x=tones([0, 1], WINDOW)[:, :2]), ["--sample-rate", FS], "recording 0: expected shape [C=3, T]"),
         (lambda d: np.savez(d / "in.npz", x=tones([0, 1], 100)), ["--sample-rate", FS], "recording 0: 100 samples"),
-        (lambda d: np.savez(d / "in.npz", x=tones([0, 1], WINDOW), y=np.array([0, 5])), ["--sample-rate", FS], "labels y hold indices outside [0, 3)"),
+        (lambda d: np.savez(d / "in.npz", x=tones([0, 1], WINDOW), y=np.array([0, 5])), ["--sample-rate", FS], "window 1 has label 5, outside the 3 class names"),
         (lambda d: np.savez(d / "in.npz", x=tones([0, 1], WINDOW), y=np.array(["low", "nope"])), ["--sample-rate", FS], "label 'nope' is not a class"),
-        (lambda d: np.savez(d / "in.npz", x=tones([0, 1], WINDOW), y=np.array([0])), ["--sample-rate", FS], "y has 1 labels for 2 recordings"),
-        (lambda d: np.savez(d / "in.npz", signal=tones([0], WINDOW)), ["--sample-rate", FS], "needs an array named 'x'"),
+        (lambda d: np.savez(d / "in.npz", x=tones([0, 1], WINDOW), y=np.array([0])), ["--sample-rate", FS], "labels variable 'y' has shape (1,), expected one entry per window (2)"),
+        (lambda d: np.savez(d / "in.npz", a=tones([0], WINDOW), b=tones([1], WINDOW)), ["--sample-rate", FS], "cannot tell which variable holds the signal"),
         (lambda d: None, ["--sample-rate", FS], "does not exist"),
     ],
-    ids=["no-rate", "channels", "too-short", "bad-index", "bad-name", "label-count", "no-x", "missing"],
+    ids=["no-rate", "channels", "too-short", "bad-index", "bad-name", "label-count", "ambiguous", "missing"],
 )  # fmt: skip
 def test_bad_inputs_exit_2_with_a_message_and_no_csv(ckpt, tmp_path, capsys, make, extra, message):
     make(tmp_path)

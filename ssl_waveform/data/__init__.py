@@ -18,7 +18,7 @@ from .errors import (
     WindowShapeError,
 )
 from .format import FORMAT_VERSION
-from .ingest import IngestReport, ingest, load_recording
+from .ingest import IngestReport, WindowArray, ingest, load_input, load_recording
 from .mapstyle import WindowDataset
 from .signal import resample, window_signal
 from .stats import compute_channel_stats
@@ -40,10 +40,12 @@ __all__ = [
     "ShardError",
     "StreamingWindowDataset",
     "UnknownLabelError",
+    "WindowArray",
     "WindowDataset",
     "WindowShapeError",
     "compute_channel_stats",
     "ingest",
+    "load_input",
     "load_recording",
     "resample",
     "window_signal",

@@ -92,9 +92,10 @@ def to_channels_first(path: Path, arr: np.ndarray, time_major: bool | None = Non
 
 
 def pick_array(
-    path: Path, arrays: dict[str, np.ndarray], key: str | None
+    path: Path, arrays: dict[str, np.ndarray], key: str | None, exclude: Sequence[str] = ()
 ) -> tuple[np.ndarray, float | None]:
-    """Choose the signal array (and a stored sample rate) among the named arrays of an NPZ/MAT file."""
+    """Choose the signal array (and a stored sample rate) among the named arrays of an NPZ/MAT file;
+    ``exclude`` names companion variables (labels, groups) that are never the signal."""
     rate = None
     for k in RATE_KEYS:
         if k in arrays and np.asarray(arrays[k]).size == 1:
@@ -108,7 +109,7 @@ def pick_array(
         k: np.asarray(v)
         for k, v in arrays.items()
         if k not in RATE_KEYS
-        and k not in LABEL_KEYS + GROUP_KEYS + CLASS_NAME_KEYS
+        and k not in (*LABEL_KEYS, *GROUP_KEYS, *CLASS_NAME_KEYS, *exclude)
         and not k.startswith("__")
         and np.asarray(v).dtype.kind in "fiu"
         and np.asarray(v).size > 1
@@ -203,6 +204,13 @@ def _named_arrays(p: Path, ext: str) -> dict[str, np.ndarray]:
     return load_hdf5(p)
 
 
+def _text(value: object) -> str:
+    """A stored name as text (MATLAB cell arrays of strings load as object arrays of 1-element arrays)."""
+    while isinstance(value, np.ndarray) and value.size == 1:
+        value = value.reshape(-1)[0]
+    return str(value).strip()
+
+
 def _companion(
     p: Path,
     arrays: dict[str, np.ndarray],
@@ -225,6 +233,8 @@ def _companion(
         raise InputFileError(
             f"{p}: {what} variable {key!r} has shape {raw.shape}, expected one entry per window ({n})"
         )
+    if values.dtype.kind == "O":  # MATLAB cell array of strings
+        values = np.asarray([_text(v) for v in values])
     if values.dtype.kind == "f":
         if not np.all(np.isfinite(values)) or np.any(values != np.round(values)):
             raise InputFileError(
@@ -259,7 +269,8 @@ def load_input(
         return load_recording(p, key=key)
     try:
         arrays = {"x": np.load(p, allow_pickle=False)} if ext == ".npy" else _named_arrays(p, ext)
-        arr, rate = pick_array(p, arrays, key)
+        companions = [k for k in (labels_key, groups_key) if k is not None]
+        arr, rate = pick_array(p, arrays, key, exclude=companions)
     except CorpusError:
         raise
     except _READ_ERRORS as exc:
@@ -541,6 +552,7 @@ def ingest(
     if (window is not None and window <= 0) or (hop is not None and hop <= 0):
         raise CorpusError(f"window and hop must be positive, got window={window}, hop={hop}")
     files, skipped = collect_files(inputs)
+    given_window = window
     class_list, labels = folder_labels(files, classes) if labels_from_folders else (None, None)
     if class_list is None:
         found = _scan_class_names(files, key, labels_key, groups_key, classes)
@@ -578,12 +590,20 @@ def ingest(
                     f"{f}: sample rate {rate} Hz differs from {first_rate[1]} ({first_rate[0]} Hz); "
                     "pass resample_to (--resample-to HZ) to bring all recordings to one rate"
                 )
-            if window is None:
+            if (
+                given_window is None
+            ):  # every input must be a window array of one length, kept as it is
                 if not is_array:
                     raise CorpusError(
                         f"{f}: a recording needs a window length; pass window (--window N)"
                     )
+                if window is not None and item.data.shape[-1] != window:
+                    raise CorpusError(
+                        f"{f}: windows of {item.data.shape[-1]} samples, earlier inputs have {window}; pass "
+                        "window (--window N) to cut every input to one length"
+                    )
                 window = int(item.data.shape[-1])
+            assert window is not None
             step = window if hop is None else hop
             if isinstance(item, WindowArray):
                 check_windows(item, names, window, dtype)
