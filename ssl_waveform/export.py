@@ -95,6 +95,12 @@ def export_onnx(
         ValueError: the onnxruntime logits differ from PyTorch's by more than ``tolerance`` (nothing written).
         ImportError: ``check`` is set and onnxruntime is not installed (the message names the extra).
     """
+    try:
+        import onnxscript  # noqa: F401  (the torch.export-based ONNX exporter needs it)
+    except ImportError as err:
+        raise ImportError(
+            "ONNX export needs onnxscript and onnx: pip install 'ssl_waveform[onnx]'"
+        ) from err
     classifier = load_classifier(checkpoint).eval()
     cfg = classifier.config()
     out = Path(out)

@@ -368,3 +368,11 @@ def test_classifier_window_shorter_than_the_corpus_window(corpus_dir, tmp_path):
         classifier_window(FinetuneConfig(window_seconds=1.0), Corpus(corpus_dir))
     with pytest.raises(ValueError, match="window_seconds or window_periods, not both"):
         FinetuneConfig(window_seconds=0.01, window_periods=2)
+    # training reads random stretches of the classifier's length (a ramp shows where each starts)
+    from ssl_waveform.finetune.run import _InMemory
+
+    ramp = np.broadcast_to(np.arange(512, dtype=np.float32), (1, 3, 512))
+    data = _InMemory(ramp, np.zeros(1), repeats=50, crop=256)
+    starts = {int(data[i]["x"][0, 0]) for i in range(50)}
+    assert all(data[i]["x"].shape == (3, 256) for i in range(3))
+    assert len(starts) > 10 and min(starts) >= 0 and max(starts) <= 256

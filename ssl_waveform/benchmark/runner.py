@@ -113,7 +113,7 @@ class Benchmark:
                     axis.representation,
                     3,
                     init="imagenet",
-                    imagenet_weights=self.cfg.imagenet_weights,
+                    imagenet_weights=self.imagenet_weights(axis),
                     image_size=self.preset.image_size if axis.representation != "raw" else None,
                 )
                 self.imagenet_status[axis.encoder] = "ok"
@@ -123,6 +123,14 @@ class Benchmark:
                     f"{IMAGENET_HELP} ({type(err).__name__}: {first})"
                 )
         return self.imagenet_status[axis.encoder] == "ok"
+
+    def imagenet_weights(self, axis: Axis) -> str | None:
+        """``--imagenet-weights`` for the ConvNeXt axes; a backbone whose weights ship in a package uses those."""
+        from ssl_waveform.models import PACKAGED_IMAGENET, resolve_encoder_name
+
+        if resolve_encoder_name(axis.encoder) in PACKAGED_IMAGENET:
+            return None
+        return self.cfg.imagenet_weights
 
     def pretrained(self, method: str, axis: Axis) -> Path:
         """Encoder folder of ``method`` for this axis, pretraining it first if needed (resumable)."""
@@ -196,7 +204,7 @@ class Benchmark:
             runs=self.cfg.runs,
             run_dir=str(run_dir),
             init=init,
-            imagenet_weights=self.cfg.imagenet_weights,
+            imagenet_weights=self.imagenet_weights(axis),
             encoder=axis.encoder,
             representation=axis.representation,
             image_size=p.image_size,

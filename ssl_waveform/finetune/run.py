@@ -333,7 +333,15 @@ def classifier_window(cfg: FinetuneConfig, corpus: Corpus) -> int:
 
 
 def last_stretch(x: np.ndarray, window: int) -> np.ndarray:
-    """The last ``window`` samples of windows ``[N, C, T]`` (what a classifier of that window evaluates)."""
+    """The last ``window`` samples of windows ``[N, C, T]`` (what a classifier of that window evaluates).
+
+    Raises:
+        ValueError: the windows are shorter than ``window``.
+    """
+    if x.shape[-1] < window:
+        raise ValueError(
+            f"windows of {x.shape[-1]} samples are shorter than the classifier's window {window}"
+        )
     return x[..., x.shape[-1] - window :]
 
 
