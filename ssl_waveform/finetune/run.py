@@ -261,8 +261,8 @@ def build_encoder_for_finetune(cfg: FinetuneConfig, corpus: Corpus, init: str) -
             )
             config["sample_rate"] = corpus.sample_rate
             config["window"] = corpus.window_length
+        config["provenance"]["init"] = str(folder)  # before building: the encoder keeps a copy of config
         encoder = encoder_from_config(config, weights=folder / "model.safetensors")
-        config["provenance"]["init"] = str(folder)
     else:
         warn_if_mixed_units(cfg.normalization, corpus.channel_names, corpus.units)
         encoder = create_encoder(

@@ -72,10 +72,11 @@ def stratified_split(
     if groups.shape != labels.shape:
         raise ValueError(f"groups {groups.shape} and labels {labels.shape} differ in shape")
     uniq, group_of_window = np.unique(groups, return_inverse=True)
-    # class of a group = its most frequent label
-    group_label = np.zeros(len(uniq), dtype=np.int64)
-    for g in range(len(uniq)):
-        group_label[g] = np.bincount(labels[group_of_window == g]).argmax()
+    # class of a group = its most frequent label (ties: the smallest), counted in one pass: O(N + G x K)
+    classes, label_index = np.unique(labels, return_inverse=True)
+    counts = np.zeros((len(uniq), len(classes)), dtype=np.int64)
+    np.add.at(counts, (group_of_window, label_index), 1)
+    group_label = classes[counts.argmax(axis=1)]
     side = np.zeros(len(uniq), dtype=np.int8)  # 0 train, 1 val, 2 test
     for c in np.unique(group_label):
         members = rng.permutation(np.flatnonzero(group_label == c))
