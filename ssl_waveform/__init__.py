@@ -18,7 +18,8 @@ _LAZY: dict[str, str] = {
     "load_classifier": "ssl_waveform.methods.classify",
     "Corpus": "ssl_waveform.data",
     "CorpusWriter": "ssl_waveform.data",
-    "simulate": "ssl_waveform.sim",
+    # the simulator's function is ssl_waveform.sim.simulate: ssl_waveform.simulate is the CLI module
+    # (python -m ssl_waveform.simulate), and a lazy attribute of that name became the module once imported
     "OperatingPoint": "ssl_waveform.sim",
 }
 

@@ -253,7 +253,9 @@ def test_probe_mode_keeps_the_pretrained_encoder_frozen(corpus_dir, tmp_path):
     for name, value in enc.state_dict().items():
         torch.testing.assert_close(tuned.encoder.state_dict()[name], value, msg=name)
     assert res.metrics["init"] == str(tmp_path / "pre")
-    assert tuned.config()["encoder"]["provenance"]["init"] == str(tmp_path / "pre")  # recorded, not lost
+    assert tuned.config()["encoder"]["provenance"]["init"] == str(
+        tmp_path / "pre"
+    )  # recorded, not lost
 
 
 @pytest.mark.slow

@@ -54,7 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--init",
         help="auto (default: newest encoder under runs/, else scratch) | scratch | imagenet | PATH "
-        "(encoder folder from pretraining, or a timm-compatible checkpoint file)",
+        "(encoder folder from pretraining, or its model.safetensors; a timm ImageNet checkpoint file goes "
+        "through --init imagenet --imagenet-weights FILE)",
     )
     p.add_argument(
         "--imagenet-weights", help="local ImageNet checkpoint for --init imagenet (offline)"

@@ -63,7 +63,8 @@ class FinetuneConfig:
         runs: root of the runs folder (built-in corpora, ``auto`` init search).
         run_dir: this run's folder (config, log, checkpoints, metrics, classifier).
         init: ``auto`` (the newest pretrained encoder under ``runs``, else scratch), ``scratch``, ``imagenet``,
-            or a path: an encoder folder from pretraining, or a timm-compatible checkpoint file.
+            or a path: an encoder folder from pretraining (or its ``model.safetensors``). A timm ImageNet
+            checkpoint (.pth/.bin/.safetensors) goes through ``init=imagenet`` with ``imagenet_weights=FILE``.
         imagenet_weights: local ImageNet checkpoint for ``init=imagenet`` (offline use).
         encoder: backbone name when the encoder is not loaded from a folder.
         representation: representation name when the encoder is not loaded from a folder.
@@ -261,7 +262,9 @@ def build_encoder_for_finetune(cfg: FinetuneConfig, corpus: Corpus, init: str) -
             )
             config["sample_rate"] = corpus.sample_rate
             config["window"] = corpus.window_length
-        config["provenance"]["init"] = str(folder)  # before building: the encoder keeps a copy of config
+        config["provenance"]["init"] = str(
+            folder
+        )  # before building: the encoder keeps a copy of config
         encoder = encoder_from_config(config, weights=folder / "model.safetensors")
     else:
         warn_if_mixed_units(cfg.normalization, corpus.channel_names, corpus.units)

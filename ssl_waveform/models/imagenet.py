@@ -136,6 +136,8 @@ def create_imagenet_timm(
             f"ImageNet weights file {str(path)!r} does not exist. " + _HOW_TO.format(name=name)
         )
     try:
+        # read it ourselves first with weights_only=True (no pickled code runs), whatever timm's default is
+        state = load_state_dict(str(path), weights_only=True)
         model = timm.create_model(
             name,
             pretrained=True,
@@ -144,7 +146,7 @@ def create_imagenet_timm(
             in_chans=in_chans,
             **kwargs,
         )
-        expected = checkpoint_filter_fn(load_state_dict(str(path)), model)
+        expected = checkpoint_filter_fn(state, model)
     except Exception as err:
         hint = (
             "The file is in the Hugging Face cache: delete it (or its snapshot folder) to download it again."
