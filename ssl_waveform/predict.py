@@ -33,6 +33,11 @@ class Batch:
     channel_names: list[str] | None
 
 
+MAX_RESAMPLE_RATIO = (
+    100  # beyond it an input's rate is almost surely wrong (Hz vs kHz), not a real recording
+)
+
+
 def read_input(path: str | Path, class_names: list[str]) -> Batch:
     """Read one input file or corpus folder into recordings.
 
@@ -93,7 +98,19 @@ def predict_files(
                 f"{batch.source}: the file carries no sample rate; pass --sample-rate HZ"
             )
         x = _reorder(batch, wanted, channels)
-        pred = model.predict(x, rate, hop=hop)
+        model_rate = float(model.encoder.config["sample_rate"])
+        if not MAX_RESAMPLE_RATIO**-1 <= rate / model_rate <= MAX_RESAMPLE_RATIO:
+            raise ValueError(
+                f"{batch.source}: sampled at {rate:g} Hz, the classifier at {model_rate:g} Hz: resampling by "
+                f"{model_rate / rate:.3g}x is outside [1/{MAX_RESAMPLE_RATIO}, {MAX_RESAMPLE_RATIO}]; check "
+                "--sample-rate (Hz) or the file's stored rate"
+            )
+        try:
+            pred = model.predict(x, rate, hop=hop)
+        except (
+            ValueError
+        ) as err:  # name the input: "recording 0" alone is ambiguous over several files
+            raise ValueError(f"{batch.source}: {err}") from err
         for i in range(len(x)):
             row = {
                 "input": str(batch.source),
@@ -161,6 +178,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.hop is not None and args.hop < 1:
+        print(f"error: --hop must be at least 1 sample, got {args.hop}", file=sys.stderr)
+        return 2
     try:
         model = load_classifier(args.checkpoint)
         channels = args.channels.split(",") if args.channels else None

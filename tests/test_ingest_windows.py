@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import h5py
@@ -206,3 +207,14 @@ def test_without_a_window_every_input_must_be_a_window_array_of_one_length(tmp_p
         [d], tmp_path / "o", sample_rate=1e3, window=8, progress=False
     )  # with one: both kinds mix
     assert Corpus(tmp_path / "o").num_windows == 2 * 2 + 100 // 8
+
+
+def test_a_rerun_removes_what_a_killed_ingest_left(tmp_path: Path) -> None:
+    np.savez(tmp_path / "a.npz", x=windows(2, 3, 16))
+    dead = tmp_path / ".out.ingest-999999999.tmp"  # no such process
+    dead.mkdir()
+    (dead / "shard-000000.h5").write_bytes(b"partial")
+    alive = tmp_path / f".out.ingest-{os.getpid()}.tmp.keep"  # another name pattern: untouched
+    alive.mkdir()
+    ingest([tmp_path / "a.npz"], tmp_path / "out", sample_rate=1e3, window=None, progress=False)
+    assert not dead.exists() and alive.exists() and (tmp_path / "out" / "manifest.json").is_file()

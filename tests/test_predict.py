@@ -157,8 +157,12 @@ def test_channels_flag_reorders_and_mismatch_is_a_clear_error(ckpt, tmp_path, ca
         (lambda d: np.savez(d / "in.npz", x=tones([0, 1], WINDOW), y=np.array([0])), ["--sample-rate", FS], "labels variable 'y' has shape (1,), expected one entry per window (2)"),
         (lambda d: np.savez(d / "in.npz", a=tones([0], WINDOW), b=tones([1], WINDOW)), ["--sample-rate", FS], "cannot tell which variable holds the signal"),
         (lambda d: None, ["--sample-rate", FS], "does not exist"),
+        (lambda d: np.savez(d / "in.npz", x=tones([0], WINDOW)), ["--sample-rate", "1"], "resampling by 2e+04x is outside [1/100, 100]"),
+        (lambda d: np.savez(d / "in.npz", x=tones([0], WINDOW)), ["--sample-rate", FS, "--hop", "0"], "--hop must be at least 1 sample"),
+        (lambda d: np.savez(d / "in.npz", x=tones([0], WINDOW) * np.array([np.nan])), ["--sample-rate", FS], "in.npz: recording 0: contains NaN"),
     ],
-    ids=["no-rate", "channels", "too-short", "bad-index", "bad-name", "label-count", "ambiguous", "missing"],
+    ids=["no-rate", "channels", "too-short", "bad-index", "bad-name", "label-count", "ambiguous", "missing",
+         "absurd-rate", "hop-0", "nan-names-file"],
 )  # fmt: skip
 def test_bad_inputs_exit_2_with_a_message_and_no_csv(ckpt, tmp_path, capsys, make, extra, message):
     make(tmp_path)

@@ -492,6 +492,27 @@ def _scan_class_names(
     return found
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # exists but not ours, or the platform cannot tell: leave it
+    return True
+
+
+def remove_stale_temporaries(out: Path) -> list[Path]:
+    """Delete ``.OUT.ingest-PID.tmp`` / ``.OUT.old-PID.tmp`` folders left by killed ingests (PID no longer alive)."""
+    removed = []
+    for p in out.parent.glob(f".{out.name}.*-*.tmp"):
+        kind, _, pid = p.name[len(out.name) + 2 : -len(".tmp")].rpartition("-")
+        if kind in ("ingest", "old") and pid.isdigit() and not _pid_alive(int(pid)):
+            shutil.rmtree(p, ignore_errors=True)
+            removed.append(p)
+    return removed
+
+
 def ingest(
     inputs: Sequence[str | Path],
     out: str | Path,
@@ -560,6 +581,7 @@ def ingest(
             class_list = list(classes) if classes is not None else _sorted_classes(found)
     lookup = {c: i for i, c in enumerate(class_list or [])}
     common = Path(os.path.commonpath([str(f.parent) for f in files]))
+    remove_stale_temporaries(out)
     tmp = out.parent / f".{out.name}.ingest-{os.getpid()}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     out.parent.mkdir(parents=True, exist_ok=True)

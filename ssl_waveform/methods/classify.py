@@ -156,7 +156,9 @@ class Classifier(nn.Module):
             float(cfg["sample_rate"]),
             self.encoder.in_chans,
         )
-        hop = hop or max(1, window // 2)
+        if hop is not None and hop < 1:
+            raise ValueError(f"hop must be at least 1 sample, got {hop}")
+        hop = hop if hop is not None else max(1, window // 2)
         recordings = list(x) if not (hasattr(x, "ndim") and x.ndim == 3) else list(np.asarray(x))
         windows, owner = [], []
         for i, rec in enumerate(recordings):
@@ -238,6 +240,7 @@ def load_classifier(path: str | Path, map_location: str | torch.device = "cpu") 
         ValueError: the config is not a classifier config, or the weights do not match it.
     """
     from ssl_waveform.models import encoder_from_config
+    from ssl_waveform.models.encoder import load_safetensors
 
     folder = Path(path)
     cfg_path, w_path = folder / CONFIG_FILE, folder / WEIGHTS_FILE
@@ -246,19 +249,34 @@ def load_classifier(path: str | Path, map_location: str | torch.device = "cpu") 
             raise FileNotFoundError(
                 f"{p} not found: {folder} is not a classifier folder (from finetune)"
             )
-    cfg = json.loads(cfg_path.read_text())
-    if cfg.get("format") != CLASSIFIER_FORMAT:
+    try:
+        cfg = json.loads(cfg_path.read_text())
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{cfg_path}: not valid JSON ({err})") from err
+    if not isinstance(cfg, dict) or cfg.get("format") != CLASSIFIER_FORMAT:
         raise ValueError(
-            f"{cfg_path}: format {cfg.get('format')!r} is not {CLASSIFIER_FORMAT!r}; "
-            "for an encoder folder use ssl_waveform.load_encoder"
+            f"{cfg_path}: format {cfg.get('format') if isinstance(cfg, dict) else None!r} is not "
+            f"{CLASSIFIER_FORMAT!r}; for an encoder folder use ssl_waveform.load_encoder"
         )
+    if cfg.get("format_version") != CLASSIFIER_VERSION:
+        raise ValueError(
+            f"{cfg_path}: format_version {cfg.get('format_version')!r}, this ssl_waveform reads "
+            f"{CLASSIFIER_VERSION}"
+        )
+    names = cfg.get("class_names")
+    if not (isinstance(names, list) and len(names) >= 2 and all(isinstance(n, str) for n in names)):
+        raise ValueError(
+            f"{cfg_path}: class_names must be a list of at least 2 strings, got {names!r}"
+        )
+    if not isinstance(cfg.get("encoder"), dict) or not isinstance(cfg.get("head"), dict):
+        raise ValueError(f"{cfg_path}: 'encoder' and 'head' must be objects")
     model = Classifier(
         encoder_from_config(cfg["encoder"]),
         cfg["class_names"],
         label_smoothing=float(cfg.get("label_smoothing", 0.0)),
         dropout=float(cfg["head"].get("dropout", 0.0)),
     )
-    state = safetensors.torch.load_file(str(w_path), device=str(map_location))
+    state = load_safetensors(w_path, device=str(map_location))
     try:
         missing, unexpected = model.load_state_dict(state, strict=False)
     except RuntimeError as err:  # shape mismatches raise even with strict=False

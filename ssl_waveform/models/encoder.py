@@ -397,8 +397,19 @@ def _backbone_from_folder(config: dict[str, Any], path: Path) -> Any:
     return backbone
 
 
+def load_safetensors(path: str | Path, device: str = "cpu") -> dict[str, torch.Tensor]:
+    """Tensors of a ``.safetensors`` file; a corrupt, truncated or non-safetensors file is a ValueError naming it."""
+    try:
+        return safetensors.torch.load_file(str(path), device=device)
+    except Exception as err:  # SafetensorError, OSError, ...: say which file and what it should be
+        raise ValueError(
+            f"{str(path)!r} is not a readable safetensors file ({type(err).__name__}: {err}); it may be "
+            "truncated, corrupt or in another format: re-export it (weights are never read from pickles)"
+        ) from err
+
+
 def _load_weights(backbone: nn.Module, weights: Path) -> None:
-    state = safetensors.torch.load_file(str(weights))
+    state = load_safetensors(weights)
     try:
         backbone.load_state_dict(state, strict=True)
     except RuntimeError as err:
