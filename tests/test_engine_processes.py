@@ -100,7 +100,9 @@ def test_two_process_cpu_run_gives_one_checkpoint(tmp_path):
     )
     ckpts = list((run / "checkpoints").iterdir())
     assert [c.name for c in ckpts] == ["step_000000008"]
-    assert {"random_states_0.pkl", "random_states_1.pkl"} <= {p.name for p in ckpts[0].iterdir()}
+    names = {p.name for p in ckpts[0].iterdir()}
+    assert {"rng_state_0.safetensors", "rng_state_1.safetensors"} <= names  # one RNG state per rank
+    assert not [n for n in names if n.endswith(".pkl")]  # and nothing pickled
     assert len((run / "log.jsonl").read_text().splitlines()) == 2
     assert (run / "export_final.safetensors").is_file()
 

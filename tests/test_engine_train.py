@@ -147,7 +147,84 @@ def test_ema_weights_are_exported_and_checkpointed(tmp_path):
     assert set(exported) == set(raw)
     assert not torch.allclose(exported["head.weight"], raw["head.weight"])
     assert all(torch.isfinite(v).all() for v in exported.values())
-    assert (latest_checkpoint(run) / "custom_checkpoint_0.pkl").is_file()
+    ckpt = latest_checkpoint(run)
+    assert (ckpt / "ema.safetensors").is_file() and (ckpt / "rng_state_0.safetensors").is_file()
+    assert not list(run.glob("checkpoints/*/*.pkl"))  # nothing pickled in a run folder
+
+
+class NoisyRegressor(ToyRegressor):
+    """Draws from the global torch RNG every step, so a resume matches only if the RNG state is restored."""
+
+    def forward(self, batch):
+        return super().forward({**batch, "x": batch["x"] + 0.1 * torch.randn_like(batch["x"])})
+
+
+def _resume_from_step_10(tmp_path, **changes):
+    full, res = _run(
+        tmp_path,
+        "full",
+        method=NoisyRegressor(8),
+        keep_checkpoints=20,
+        checkpoint_every=5,
+        **changes,
+    )
+    part = tmp_path / "part"
+    shutil.copytree(tmp_path / "full", part)
+    for ckpt in (part / "checkpoints").iterdir():
+        if read_trainer_state(ckpt).step > 10:
+            shutil.rmtree(ckpt)
+    (part / "log.jsonl").unlink()
+    return full, res, part
+
+
+def test_resume_restores_rng_and_ema_without_pickle(tmp_path):
+    full, res, _ = _resume_from_step_10(tmp_path, ema_decay=0.9)
+    resumed, res2 = _run(tmp_path, "part", method=NoisyRegressor(8), keep_checkpoints=20, checkpoint_every=5,
+                         ema_decay=0.9)  # fmt: skip
+    assert res2.resumed_from.name == "step_000000010" and res2.steps == res.steps
+    for (name, a), b in zip(full.state_dict().items(), resumed.state_dict().values()):
+        torch.testing.assert_close(a, b, msg=f"{name} differs after resume")
+    a, b = (load_file(tmp_path / r / "export_final.safetensors") for r in ("full", "part"))
+    for name in a:  # the EMA weights, restored from ema.safetensors
+        torch.testing.assert_close(a[name], b[name], msg=f"EMA {name} differs after resume")
+
+
+class _Planted:
+    def __reduce__(self):
+        import pathlib
+
+        return (pathlib.Path.touch, (pathlib.Path(_Planted.marker),))
+
+
+def test_a_planted_pickle_in_a_checkpoint_is_never_unpickled(tmp_path):
+    _, _, part = _resume_from_step_10(tmp_path, ema_decay=0.9)
+    marker = tmp_path / "pwned"
+    _Planted.marker = str(marker)
+    ckpt = part / "checkpoints" / "step_000000010"
+    import pickle
+
+    for name in ("custom_checkpoint_0.pkl", "random_states_0.pkl"):
+        (ckpt / name).write_bytes(pickle.dumps(_Planted()))
+    with pytest.warns(
+        UserWarning, match=r"not loading custom_checkpoint_0\.pkl, random_states_0\.pkl"
+    ):
+        _run(
+            tmp_path,
+            "part",
+            method=NoisyRegressor(8),
+            keep_checkpoints=20,
+            checkpoint_every=5,
+            ema_decay=0.9,
+        )
+    assert not marker.exists()
+
+
+def test_checkpoint_without_rng_state_warns(tmp_path):
+    _, _, part = _resume_from_step_10(tmp_path)
+    for f in (part / "checkpoints" / "step_000000010").glob("rng_state_*"):
+        f.unlink()
+    with pytest.warns(UserWarning, match="no RNG state"):
+        _run(tmp_path, "part", method=NoisyRegressor(8), keep_checkpoints=20, checkpoint_every=5)
 
 
 def test_iterable_dataset_epochs_lengths_and_batch_check(tmp_path):

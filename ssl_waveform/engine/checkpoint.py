@@ -1,21 +1,41 @@
-"""Checkpoint folders: atomic save, discovery of the latest one, pruning, trainer state."""
+"""Checkpoint folders: atomic save, discovery of the latest one, pruning, trainer state.
+
+Trust model: nothing in a checkpoint is unpickled. Model weights are safetensors and the optimizer state is read by
+accelerate with ``torch.load(weights_only=True)`` (tensors and plain containers only). The two things accelerate
+would pickle are kept out of its hands: the EMA weights are written here as ``ema.safetensors``, and the RNG states
+as ``rng_state_<rank>.safetensors`` (torch CPU/CUDA generator states, the numpy MT19937 key) plus
+``rng_state_<rank>.json`` (the rest of numpy's and Python's state); accelerate's ``random_states_<rank>.pkl`` is
+deleted after each save, and a ``*.pkl`` found in a checkpoint (an older checkpoint, or a planted file) is never
+given to the loader: it is named in a warning and skipped.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import random
 import re
 import shutil
+import tempfile
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import safetensors.torch
+import torch
 from accelerate import Accelerator
 
 from .config_io import save_config
 
 CHECKPOINTS = "checkpoints"
 TRAINER_STATE = "trainer_state.json"
+EMA_FILE = "ema.safetensors"
+RNG_TENSORS = "rng_state_{}.safetensors"
+RNG_JSON = "rng_state_{}.json"
 _NAME = re.compile(r"^step_(\d{9})$")
 
 
@@ -98,15 +118,91 @@ def remove_stale_tmp(run_dir: str | Path) -> None:
             shutil.rmtree(path, ignore_errors=True)
 
 
+def save_rng_state(folder: Path, rank: int) -> None:
+    """Write this process's torch, CUDA, numpy and Python RNG states without pickle."""
+    # the legacy global generator is the state to save: libraries and user code draw from it
+    kind, keys, pos, has_gauss, cached = np.random.get_state()  # type: ignore[misc]  # noqa: NPY002
+    tensors = {
+        "torch_cpu": torch.get_rng_state(),
+        "numpy_keys": torch.from_numpy(np.asarray(keys, dtype=np.int64)),
+    }
+    if torch.cuda.is_available():
+        tensors["torch_cuda"] = torch.stack(torch.cuda.get_rng_state_all())
+    version, internal, gauss = random.getstate()
+    meta = {
+        "numpy": {
+            "kind": kind,
+            "pos": int(pos),
+            "has_gauss": int(has_gauss),
+            "cached": float(cached),
+        },
+        "python": {"version": version, "state": list(internal), "gauss": gauss},
+    }
+    safetensors.torch.save_file(tensors, str(folder / RNG_TENSORS.format(rank)))
+    (folder / RNG_JSON.format(rank)).write_text(json.dumps(meta) + "\n")
+
+
+def load_rng_state(folder: Path, rank: int) -> bool:
+    """Restore the RNG states :func:`save_rng_state` wrote; False (nothing changed) when absent."""
+    tensor_file, json_file = folder / RNG_TENSORS.format(rank), folder / RNG_JSON.format(rank)
+    if not (tensor_file.is_file() and json_file.is_file()):
+        return False
+    try:
+        tensors = safetensors.torch.load_file(str(tensor_file))
+        meta = json.loads(json_file.read_text())
+        torch.set_rng_state(tensors["torch_cpu"])
+        if "torch_cuda" in tensors and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(list(tensors["torch_cuda"]))
+        n = meta["numpy"]
+        np.random.set_state(  # noqa: NPY002
+            (
+                n["kind"],
+                tensors["numpy_keys"].numpy().astype(np.uint32),
+                n["pos"],
+                n["has_gauss"],
+                n["cached"],
+            )
+        )
+        py = meta["python"]
+        random.setstate((py["version"], tuple(py["state"]), py["gauss"]))
+    except Exception as err:  # a corrupt or hand-edited file: say which
+        raise ValueError(f"{folder}: unreadable RNG state ({type(err).__name__}: {err})") from err
+    return True
+
+
+@contextmanager
+def pickle_free_view(ckpt: Path) -> Iterator[Path]:
+    """``ckpt`` as accelerate should see it: a temporary folder linking every file but ``*.pkl``."""
+    pickles = sorted(p.name for p in ckpt.glob("*.pkl"))
+    if not pickles:
+        yield ckpt
+        return
+    warnings.warn(
+        f"{ckpt}: not loading {', '.join(pickles)} (pickled state is never read from a run folder; "
+        "an older checkpoint's EMA or RNG state is lost, the run resumes without it)",
+        stacklevel=3,
+    )
+    with tempfile.TemporaryDirectory(prefix="ckpt-view-") as tmp:
+        for p in ckpt.iterdir():
+            if p.suffix != ".pkl":
+                os.symlink(p.resolve(), Path(tmp) / p.name)
+        yield Path(tmp)
+
+
 def save_checkpoint(
-    accelerator: Accelerator, run_dir: str | Path, state: TrainerState, config: Any, keep: int
+    accelerator: Accelerator,
+    run_dir: str | Path,
+    state: TrainerState,
+    config: Any,
+    keep: int,
+    ema: torch.nn.Module | None = None,
 ) -> Path:
     """Save the full training state atomically, then prune old checkpoints.
 
-    Every process writes into ``step_XXXXXXXXX.tmp`` (accelerate stores model, optimizer, scaler,
-    registered objects such as the EMA, and one RNG file per process); the main process adds
-    ``trainer_state.json`` and ``config.yaml`` and renames the folder, so a crash at any point
-    leaves either the previous checkpoints or a complete new one. Must be called on all processes;
+    Every process writes into ``step_XXXXXXXXX.tmp`` (accelerate stores model, optimizer and scaler; each
+    process adds its RNG state without pickle, see the module docstring); the main process adds the EMA
+    weights (``ema``), ``trainer_state.json`` and ``config.yaml`` and renames the folder, so a crash at any
+    point leaves either the previous checkpoints or a complete new one. Must be called on all processes;
     the run folder must be shared by all nodes.
 
     Args:
@@ -115,6 +211,7 @@ def save_checkpoint(
         state: Loop position to store.
         config: Resolved config dataclass copied into the checkpoint.
         keep: Number of most recent checkpoints to keep.
+        ema: The EMA model (its ``state_dict`` goes to ``ema.safetensors``), if any.
 
     Returns:
         The final checkpoint folder.
@@ -126,8 +223,16 @@ def save_checkpoint(
         tmp.mkdir(parents=True)
     accelerator.wait_for_everyone()
     accelerator.save_state(str(tmp))
+    rank = accelerator.process_index
+    (tmp / f"random_states_{rank}.pkl").unlink(
+        missing_ok=True
+    )  # accelerate's pickle: ours replaces it
+    save_rng_state(tmp, rank)
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
+        if ema is not None:
+            tensors = {k: v.detach().cpu().contiguous() for k, v in ema.state_dict().items()}
+            safetensors.torch.save_file(tensors, str(tmp / EMA_FILE))
         (tmp / TRAINER_STATE).write_text(json.dumps(asdict(state), indent=2) + "\n")
         save_config(config, tmp / "config.yaml")
         if final.exists():

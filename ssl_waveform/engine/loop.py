@@ -20,15 +20,20 @@ Data handling (decided after reading accelerate's ``prepare_data_loader``):
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
+import random
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import safetensors.torch
 import torch
 from accelerate import Accelerator
 from accelerate.utils import (
@@ -45,8 +50,11 @@ from torch.utils.data import DataLoader, Dataset, IterableDataset
 from tqdm.auto import tqdm
 
 from .checkpoint import (
+    EMA_FILE,
     TrainerState,
     latest_checkpoint,
+    load_rng_state,
+    pickle_free_view,
     read_trainer_state,
     remove_stale_tmp,
     save_checkpoint,
@@ -242,6 +250,28 @@ def _epoch_batches(
         return
     loader.set_epoch(epoch)
     yield from accelerator.skip_first_batches(loader, skip) if skip else loader
+
+
+def _eager(batches: Iterator[Any]) -> Iterator[Any]:
+    """Start ``batches`` now (create the loader's iterator, skip a resumed epoch's first batches) and hold its
+    first batch back, so that whatever the start draws from the global RNG is drawn before the step's reseed."""
+    try:
+        first = next(batches)
+    except StopIteration:
+        return iter(())
+    return itertools.chain([first], batches)
+
+
+def _reseed(seed: int, step: int, rank: int) -> None:
+    """Seed the global torch, numpy and Python RNGs from (seed, step, rank) before each optimizer step.
+
+    Every random draw of a step (masks, noise, dropout, on-the-fly augmentation in the main process) then depends
+    only on the run's seed and the step, so a resumed run continues exactly as the uninterrupted one would.
+    """
+    mixed = (seed * 1_000_003 + step * 9_176 + rank * 7_919) % (2**31 - 1)
+    torch.manual_seed(mixed)
+    np.random.seed(mixed)  # noqa: NPY002  (the legacy global generator is what libraries draw from)
+    random.seed(mixed)
 
 
 def _batch_size(batch: Any) -> int:
@@ -452,8 +482,9 @@ def train(
     model, optimizer = accelerator.prepare(model, optimizer)
     raw = accelerator.unwrap_model(model, keep_torch_compile=False)
     if ema is not None:
-        ema.to(accelerator.device)
-        accelerator.register_for_checkpointing(ema)
+        ema.to(
+            accelerator.device
+        )  # saved and restored as ema.safetensors (see engine.checkpoint), no pickle
 
     if accelerator.is_main_process:
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -464,12 +495,30 @@ def train(
     resumed_from = latest_checkpoint(run_dir)
     if resumed_from is not None:
         try:
-            accelerator.load_state(str(resumed_from))
+            with pickle_free_view(resumed_from) as view:
+                accelerator.load_state(str(view))
         except (RuntimeError, KeyError, ValueError) as err:
             raise RuntimeError(
                 f"cannot resume from {resumed_from}: {err}\nThe run folder holds a checkpoint "
                 f"of a different model or optimizer; use a new run_dir or delete {run_dir}"
             ) from err
+        if not load_rng_state(resumed_from, accelerator.process_index):
+            warnings.warn(
+                f"{resumed_from}: no RNG state (rng_state_{accelerator.process_index}.*); resuming with "
+                "the current random state, so the rest of the run differs from an uninterrupted one",
+                stacklevel=2,
+            )
+        if ema is not None:
+            ema_file = resumed_from / EMA_FILE
+            if ema_file.is_file():
+                ema.load_state_dict(
+                    safetensors.torch.load_file(str(ema_file), device=str(accelerator.device))
+                )
+            else:
+                warnings.warn(
+                    f"{resumed_from}: no {EMA_FILE}; the EMA restarts from the resumed weights",
+                    stacklevel=2,
+                )
         state = read_trainer_state(resumed_from)
         state.total_steps = plan.total_steps
         resume_msg = f"resuming from {resumed_from} (step {state.step}, epoch {state.epoch})"
@@ -499,7 +548,9 @@ def train(
     try:
         while state.step < plan.total_steps and not state.stopped_early:
             epoch_meter, window = _Meter(), _Meter()
-            batches = _epoch_batches(loader, data, state.epoch, state.batches_seen, accelerator)
+            batches = _eager(
+                _epoch_batches(loader, data, state.epoch, state.batches_seen, accelerator)
+            )
             lr = 0.0
             while state.batches_seen < plan.steps_per_epoch * cfg.grad_accum:
                 if state.step >= plan.total_steps:
@@ -512,6 +563,7 @@ def train(
                     min_lr=cfg.min_lr * plan.peak_lr / cfg.base_lr,
                 )
                 _set_lr(optimizer, lr)
+                _reseed(cfg.seed, state.step, accelerator.process_index)
                 loss_sum = torch.zeros((), device=accelerator.device)
                 samples = 0
                 for micro in range(cfg.grad_accum):
@@ -581,7 +633,7 @@ def train(
                     and not epoch_done
                 ):
                     last_ckpt = save_checkpoint(
-                        accelerator, run_dir, state, config_to_save, cfg.keep_checkpoints
+                        accelerator, run_dir, state, config_to_save, cfg.keep_checkpoints, ema
                     )
                     last_saved = state.step
 
@@ -600,7 +652,7 @@ def train(
             if state.step < plan.total_steps and not state.stopped_early:
                 state.epoch, state.batches_seen = state.epoch + 1, 0
             last_ckpt = save_checkpoint(
-                accelerator, run_dir, state, config_to_save, cfg.keep_checkpoints
+                accelerator, run_dir, state, config_to_save, cfg.keep_checkpoints, ema
             )
             last_saved = state.step
     finally:
@@ -608,7 +660,7 @@ def train(
 
     if last_saved != state.step or last_ckpt is None:
         last_ckpt = save_checkpoint(
-            accelerator, run_dir, state, config_to_save, cfg.keep_checkpoints
+            accelerator, run_dir, state, config_to_save, cfg.keep_checkpoints, ema
         )
     if export_fn is not None and accelerator.is_main_process:
         export_fn(eval_model, run_dir, "final")
