@@ -14,6 +14,7 @@ from safetensors.torch import load_file
 from ssl_waveform.engine import (
     EngineConfig,
     NonFiniteLossError,
+    RunConfigMismatchError,
     latest_checkpoint,
     load_config,
     read_trainer_state,
@@ -275,3 +276,15 @@ def test_method_must_return_a_loss_dict(tmp_path):
 
     with pytest.raises(TypeError, match="must return a dict with key 'loss'"):
         _run(tmp_path, method=Bad())
+
+
+def test_rerun_with_other_settings_is_refused_before_anything_is_rewritten(tmp_path):
+    _run(tmp_path, keep_checkpoints=20, checkpoint_every=5)
+    run = tmp_path / "run"
+    before = (run / "config.yaml").read_text()
+    with pytest.raises(RunConfigMismatchError, match=r"base_lr: 4\.0 -> 2\.0"):
+        _run(tmp_path, keep_checkpoints=20, checkpoint_every=5, base_lr=2.0)
+    assert (run / "config.yaml").read_text() == before
+    # the run's length may change: continuing a finished run for more epochs is allowed
+    _, res = _run(tmp_path, keep_checkpoints=20, checkpoint_every=5, epochs=4)
+    assert res.steps == 32

@@ -1,6 +1,12 @@
 """ssl_waveform.engine: the one training loop (accelerate), schedules, checkpoints, configs."""
 
-from .checkpoint import TrainerState, checkpoint_dir, latest_checkpoint, read_trainer_state
+from .checkpoint import (
+    RunConfigMismatchError,
+    TrainerState,
+    checkpoint_dir,
+    latest_checkpoint,
+    read_trainer_state,
+)
 from .cli import parse_recipe_args
 from .config import EngineConfig
 from .config_io import (
@@ -27,6 +33,7 @@ __all__ = [
     "ConfigError",
     "EngineConfig",
     "NonFiniteLossError",
+    "RunConfigMismatchError",
     "RunPlan",
     "TrainResult",
     "TrainerState",

@@ -29,7 +29,7 @@ import safetensors.torch
 import torch
 from accelerate import Accelerator
 
-from .config_io import save_config
+from .config_io import config_to_dict, save_config
 
 CHECKPOINTS = "checkpoints"
 TRAINER_STATE = "trainer_state.json"
@@ -116,6 +116,56 @@ def remove_stale_tmp(run_dir: str | Path) -> None:
     if folder.is_dir():
         for path in folder.glob("*.tmp"):
             shutil.rmtree(path, ignore_errors=True)
+
+
+# settings a rerun may change and still continue the same run: its length, logging, checkpointing and workers
+RESUMABLE_FIELDS = frozenset(
+    {"epochs", "max_steps", "log_every", "checkpoint_every", "keep_checkpoints", "num_workers"}
+)
+
+
+class RunConfigMismatchError(ValueError):
+    """A run folder's checkpoint was made with other settings than the run now asked for."""
+
+
+def _flatten(d: Any, prefix: str = "") -> dict[str, Any]:
+    if not isinstance(d, dict):
+        return {prefix: d}
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        out.update(_flatten(v, f"{prefix}.{k}" if prefix else str(k)))
+    return out
+
+
+def check_same_run(ckpt: Path, config: Any) -> None:
+    """Refuse to resume ``ckpt`` with a config that differs from the one it was saved with.
+
+    Only the fields in :data:`RESUMABLE_FIELDS` (the run's length, logging, checkpointing, workers) and the run
+    folder's own path may change between invocations; anything else (labels, init, data, method settings)
+    would continue one run's weights under another run's name.
+
+    Raises:
+        RunConfigMismatchError: naming every differing field with both values.
+    """
+    import yaml
+
+    saved = ckpt / "config.yaml"
+    if not saved.is_file():
+        return
+    old = _flatten(yaml.safe_load(saved.read_text()) or {})
+    new = _flatten(json.loads(json.dumps(config_to_dict(config), default=str)))
+    changed = [
+        f"{key}: {old.get(key)!r} -> {new.get(key)!r}"
+        for key in sorted(set(old) | set(new))
+        if key.rsplit(".", 1)[-1] not in RESUMABLE_FIELDS | {"run_dir"}
+        and old.get(key) != new.get(key)
+    ]
+    if changed:
+        raise RunConfigMismatchError(
+            f"{ckpt.parent.parent} holds a run made with other settings ({'; '.join(changed[:8])}"
+            f"{' ...' if len(changed) > 8 else ''}); resuming it would mix the two. Use a new run folder, "
+            "delete this one, or rerun with the same settings"
+        )
 
 
 def save_rng_state(folder: Path, rank: int) -> None:

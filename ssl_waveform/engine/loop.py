@@ -52,6 +52,7 @@ from tqdm.auto import tqdm
 from .checkpoint import (
     EMA_FILE,
     TrainerState,
+    check_same_run,
     latest_checkpoint,
     load_rng_state,
     pickle_free_view,
@@ -486,6 +487,9 @@ def train(
             accelerator.device
         )  # saved and restored as ema.safetensors (see engine.checkpoint), no pickle
 
+    existing = latest_checkpoint(run_dir)
+    if existing is not None:  # before anything in the folder is rewritten
+        check_same_run(existing, config_to_save)
     if accelerator.is_main_process:
         run_dir.mkdir(parents=True, exist_ok=True)
         remove_stale_tmp(run_dir)
