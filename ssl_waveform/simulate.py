@@ -16,7 +16,9 @@ resumes where it stopped (complete shards are skipped).
 from __future__ import annotations
 
 import argparse
+import sys
 
+from ssl_waveform._lock import FolderLockedError
 from ssl_waveform.sim.config import SimConfig
 from ssl_waveform.sim.corpus import write_corpus
 
@@ -42,9 +44,13 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     base = SimConfig.pretraining() if args.pretraining else SimConfig()
     cfg = SimConfig.from_yaml(args.config, base=base) if args.config else base
-    corpus = write_corpus(
-        args.out, cfg, args.windows, args.seed, args.labeled, not args.no_progress
-    )
+    try:
+        corpus = write_corpus(
+            args.out, cfg, args.windows, args.seed, args.labeled, not args.no_progress
+        )
+    except (ValueError, FolderLockedError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)
     print(f"wrote {len(corpus)} windows to {args.out}")
 
 

@@ -143,11 +143,14 @@ def test_cli_writes_labeled_corpus_and_resume_gives_same_bytes(tmp_path: Path) -
     assert corpus.meta("vdc").shape == (10,)
     full = _digest(tmp_path / "a")
     assert len(full) == 3
-    # an interrupted run that had written shards 0 and 2 only, then resumed
+    # an interrupted run that had written shards 0 and 2 only (and its settings stamp), then resumed
     (tmp_path / "b").mkdir()
     for i, shard in enumerate(sorted((tmp_path / "a").glob("*.h5"))):
         if i != 1:
             shutil.copy2(shard, tmp_path / "b" / shard.name)
+    with pytest.raises(SystemExit):  # shards whose settings are unknown are not resumed blindly
+        main(["--out", str(tmp_path / "b"), *args])
+    shutil.copy2(tmp_path / "a" / ".simulate.json", tmp_path / "b" / ".simulate.json")
     main(["--out", str(tmp_path / "b"), *args])
     assert _digest(tmp_path / "b") == full
 

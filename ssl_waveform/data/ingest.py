@@ -15,6 +15,7 @@ import numpy as np
 import scipy.io
 from tqdm import tqdm
 
+from .._lock import FolderLockedError, exclusive
 from .corpus import Corpus
 from .errors import (
     ChannelCountError,
@@ -568,6 +569,38 @@ def ingest(
         NonFiniteError, RecordingTooShortError, SampleRateMismatchError, UnknownLabelError.
     """
     out = Path(out)
+    try:
+        with exclusive(out, "ingest"):
+            return _ingest_locked(
+                inputs, out, sample_rate=sample_rate, window=window, hop=hop, channels=channels,
+                labels_from_folders=labels_from_folders, classes=classes, resample_to=resample_to,
+                units=units, dtype=dtype, windows_per_shard=windows_per_shard, key=key,
+                labels_key=labels_key, groups_key=groups_key, overwrite=overwrite, progress=progress,
+            )  # fmt: skip
+    except FolderLockedError as err:
+        raise CorpusError(str(err)) from None
+
+
+def _ingest_locked(
+    inputs: Sequence[str | Path],
+    out: Path,
+    *,
+    sample_rate: float,
+    window: int | None,
+    hop: int | None,
+    channels: Sequence[str] | None,
+    labels_from_folders: bool,
+    classes: Sequence[str] | None,
+    resample_to: float | None,
+    units: str | Sequence[str],
+    dtype: str,
+    windows_per_shard: int,
+    key: str | None,
+    labels_key: str | None,
+    groups_key: str | None,
+    overwrite: bool,
+    progress: bool,
+) -> IngestReport:
     if out.exists() and not overwrite:
         raise CorpusError(f"{out}: already exists; choose another --out or pass overwrite")
     if (window is not None and window <= 0) or (hop is not None and hop <= 0):

@@ -23,6 +23,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import os
 import random
 import time
 import warnings
@@ -49,6 +50,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset, IterableDataset
 from tqdm.auto import tqdm
 
+from .._lock import exclusive
 from .checkpoint import (
     EMA_FILE,
     TrainerState,
@@ -411,6 +413,25 @@ def _end_epoch(
 
 
 def train(
+    method: nn.Module,
+    data: Dataset | IterableDataset,
+    cfg: EngineConfig,
+    run_dir: str | Path,
+    **kwargs: Any,
+) -> TrainResult:
+    """Train ``method`` in ``run_dir`` (see :func:`_train` for the arguments), holding the run folder's lock.
+
+    One writer per run folder: the rank-0 process holds ``.RUN_DIR.lock`` for the whole run, so a second run
+    started into the same folder fails at once (``FolderLockedError`` naming the holder) instead of
+    interleaving checkpoints with the first.
+    """
+    if int(os.environ.get("RANK", "0")) != 0:
+        return _train(method, data, cfg, run_dir, **kwargs)
+    with exclusive(Path(run_dir), "training run"):
+        return _train(method, data, cfg, run_dir, **kwargs)
+
+
+def _train(
     method: nn.Module,
     data: Dataset | IterableDataset,
     cfg: EngineConfig,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 from typing import Any
@@ -68,9 +69,59 @@ def write_corpus(
 ) -> Any:
     """Write (or resume) a simulated corpus of ``windows`` windows; complete shards are skipped.
 
+    One writer per folder (a second concurrent ``write_corpus`` into ``root`` fails at once), and a folder
+    holds one corpus: resuming into a folder made with another seed, size, labeling or simulator config
+    raises instead of mixing shards (``.simulate.json`` records the settings of the first invocation).
+
     Returns:
         The finalised ``ssl_waveform.data.Corpus``.
+
+    Raises:
+        ValueError: ``root`` holds a corpus or a partial run made with other settings.
+        ssl_waveform._lock.FolderLockedError: another process is writing ``root``.
     """
+    from ssl_waveform._lock import exclusive
+
+    with exclusive(root, "simulate"):
+        return _write_corpus_locked(Path(root), cfg, windows, seed, labeled, progress)
+
+
+def _same_settings(root: Path, description: dict[str, Any]) -> None:
+    """Refuse a folder whose recorded settings differ from ``description``; record them in a new folder."""
+    from ssl_waveform.data import Corpus
+
+    stamp = root / ".simulate.json"
+    wanted = json.loads(json.dumps(description))
+    if stamp.is_file():
+        old = json.loads(stamp.read_text())
+    elif (root / "manifest.json").is_file():
+        old = Corpus(root).description
+    else:
+        if root.exists() and any(root.glob("shard-*.h5")):
+            raise ValueError(
+                f"{root}: holds shards of an unknown simulation (no .simulate.json); use another --out or "
+                "delete the folder"
+            )
+        root.mkdir(parents=True, exist_ok=True)
+        stamp.write_text(json.dumps(wanted, indent=1) + "\n")
+        return
+    diff = sorted(k for k in set(old) | set(wanted) if old.get(k) != wanted.get(k))
+    if diff:
+        shown = "; ".join(
+            f"{k}: {old.get(k)!r} -> {wanted.get(k)!r}"
+            if k != "sim_config"
+            else "sim_config differs"
+            for k in diff
+        )
+        raise ValueError(
+            f"{root}: holds a simulated corpus made with other settings ({shown}); resuming would mix them. "
+            "Use another --out or delete the folder"
+        )
+
+
+def _write_corpus_locked(
+    root: Path, cfg: SimConfig, windows: int, seed: int, labeled: bool, progress: bool
+) -> Any:
     from ssl_waveform.data import CorpusWriter
 
     if windows < 1:
@@ -86,6 +137,7 @@ def write_corpus(
         "control_modes": list(CONTROL_MODES),
         "switches": list(SWITCHES),
     }
+    _same_settings(root, description)
     writer = CorpusWriter(
         root, sample_rate=cfg.sample_rate, channel_names=list(cfg.channels),
         units=[CHANNEL_UNITS[c] for c in cfg.channels], class_names=names if labeled else None,
