@@ -1,8 +1,10 @@
 """Command line for corpora.
 
-``python -m ssl_waveform.corpus info DIR [--json]`` prints windows, shards, rate, channels, class
-counts, per-channel statistics and size on disk; ``python -m ssl_waveform.corpus plot DIR --n 8
---out FILE.png`` saves a grid of example windows (one row per class when labeled).
+``python -m ssl_waveform.corpus info DIR [--json] [--verify]`` prints windows, shards, rate, channels, class
+counts, per-channel statistics and size on disk (opening a corpus checks every shard's size and shape against
+the manifest; ``--verify`` also reads every window once, so HDF5 checks each chunk's checksum);
+``python -m ssl_waveform.corpus plot DIR --n 8 --out FILE.png`` saves a grid of example windows (one row per
+class when labeled).
 """
 
 from __future__ import annotations
@@ -25,6 +27,11 @@ def build_parser() -> argparse.ArgumentParser:
     info = sub.add_parser("info", help="summarise a corpus")
     info.add_argument("dir")
     info.add_argument("--json", action="store_true", help="print JSON instead of text")
+    info.add_argument(
+        "--verify",
+        action="store_true",
+        help="read every window once (checksums of corpora written since 2026-11-30 are checked)",
+    )
     plot = sub.add_parser("plot", help="save a grid of example windows")
     plot.add_argument("dir")
     plot.add_argument("--n", type=int, default=8, help="windows (per class when labeled)")
@@ -39,6 +46,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         corpus = Corpus(args.dir)
         if args.command == "info":
+            if args.verify:
+                corpus.verify()
             d = describe(corpus)
             print(json.dumps(d, indent=2) if args.json else format_description(d))
         else:

@@ -60,11 +60,17 @@ class Corpus:
         self.chunk_windows = np.array(
             [int(s.get("chunk_windows", s["num_windows"])) for s in m["shards"]], dtype=np.int64
         )
-        for i, p in enumerate(self.shards):
+        for i, (p, entry) in enumerate(zip(self.shards, m["shards"])):
             if not p.is_file():
                 raise ShardError(
                     f"{self.root / 'manifest.json'}: shards[{i}] file {p.name} is missing; restore it "
                     "or re-run the generation/ingest"
+                )
+            size = p.stat().st_size
+            if "bytes" in entry and size != int(entry["bytes"]):
+                raise ShardError(
+                    f"{p}: {size} bytes, the manifest says {entry['bytes']}: the shard is truncated or was "
+                    "replaced; restore it or re-run the generation/ingest"
                 )
         self._handles: OrderedDict[int, h5py.File] = OrderedDict()
         self._pid = os.getpid()
@@ -106,6 +112,14 @@ class Corpus:
                 raise ShardError(
                     f"{self.shards[shard]}: no 'waveforms' dataset; re-run the generation"
                 )
+            expected = (int(self.shard_sizes[shard]), self.num_channels, self.window_length)
+            if tuple(f[WAVEFORMS].shape) != expected:
+                found = tuple(f[WAVEFORMS].shape)
+                f.close()
+                raise ShardError(
+                    f"{self.shards[shard]}: holds windows of shape {found}, the manifest says {expected} "
+                    f"(shards[{shard}]); the manifest or the shard is wrong: re-run the generation/ingest"
+                )
             self._handles[shard] = f
             if len(self._handles) > MAX_OPEN_FILES:
                 _, old = self._handles.popitem(last=False)
@@ -143,6 +157,22 @@ class Corpus:
                 f"{self.shards[shard]}: cannot read windows {start}:{stop} ({exc}); the shard is "
                 "corrupt: delete it and re-run the generation/ingest"
             ) from exc
+
+    def verify(self) -> None:
+        """Read every window and label once: HDF5 checks each chunk's checksum (corpora written with them).
+
+        Raises:
+            ShardError: the first shard that cannot be read, or whose checksum fails, named.
+        """
+        for shard, n in enumerate(self.shard_sizes):
+            step = int(self.chunk_windows[shard]) * 8
+            for start in range(0, int(n), step):
+                self.read_slice(shard, start, min(int(n), start + step))
+            if self.class_names is not None:
+                try:
+                    self.read_labels_slice(shard, 0, int(n))
+                except OSError as exc:
+                    raise ShardError(f"{self.shards[shard]}: labels unreadable ({exc})") from exc
 
     def read_labels_slice(self, shard: int, start: int, stop: int) -> np.ndarray:
         """Labels ``start:stop`` of one shard, int64."""

@@ -304,11 +304,16 @@ class CorpusWriter:
                 f.attrs["channel_names"] = self.channel_names
                 f.attrs["units"] = self.units
                 f.attrs["shard_index"] = index
+                # fletcher32: HDF5 checks every chunk's checksum when it is read, so flipped bytes are
+                # an error naming the shard instead of silently wrong numbers
                 f.create_dataset(
-                    WAVEFORMS, data=x.astype(self.dtype, copy=False), chunks=(chunk, c, t)
+                    WAVEFORMS,
+                    data=x.astype(self.dtype, copy=False),
+                    chunks=(chunk, c, t),
+                    fletcher32=True,
                 )
                 if y is not None:
-                    d = f.create_dataset(LABELS, data=y)
+                    d = f.create_dataset(LABELS, data=y, chunks=True, fletcher32=True)
                     d.attrs["class_names"] = self.class_names
                 if fields:
                     g = f.create_group(META_GROUP)
@@ -419,6 +424,7 @@ class CorpusWriter:
                     "file": path.name,
                     "num_windows": h["num_windows"],
                     "chunk_windows": h["chunk_windows"],
+                    "bytes": path.stat().st_size,  # a truncated or swapped shard is caught at open
                 }
             )
         stats = stats_of_shards(shards.values())

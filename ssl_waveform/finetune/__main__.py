@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ssl_waveform._cli import user_errors
 from ssl_waveform.augment import list_policies
 from ssl_waveform.engine import ConfigError, load_config
 from ssl_waveform.finetune.run import FINETUNE_NORMALIZATIONS, FinetuneConfig, finetune
@@ -135,7 +136,11 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    finetune(cfg)
+    try:
+        finetune(cfg)
+    except user_errors() as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     return 0
 
 
