@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from accelerate.utils import set_seed
 from torch import nn
 
 from ssl_waveform.data import Corpus, StreamingWindowDataset
@@ -214,6 +215,9 @@ def _run(method_name: str, cfg: Any, make_method, find_unused: bool) -> TrainRes
             f"{root}: {corpus.num_windows} windows give no full batch of {cfg.engine.batch_size} per "
             f"process on {accelerator.num_processes} process(es); lower engine.batch_size or add data"
         )
+    set_seed(
+        cfg.engine.seed
+    )  # the weights' initialisation too, not only the loop (same seed, same weights)
     method = make_method(build_encoder(cfg.encoder, corpus))
     return train(
         method,

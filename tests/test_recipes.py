@@ -6,6 +6,7 @@ import importlib.util
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -149,3 +150,31 @@ def test_continuing_an_encoder_keeps_its_normalisation(corpus, tmp_path):
         build_encoder(spec, Corpus(corpus))
     spec.normalization = "per_sample"
     assert build_encoder(spec, Corpus(corpus)).transform.normalization.mode == "per_sample"
+
+
+def test_same_seed_gives_the_same_weights_and_a_resume_too(corpus, tmp_path):
+    """Two uninterrupted MAE runs with one seed agree exactly, and so does a run resumed from mid-way."""
+    from accelerate.state import AcceleratorState
+
+    from ssl_waveform.pretrain import pretrain_mae
+
+    def run(name: str) -> dict[str, torch.Tensor]:
+        AcceleratorState._reset_state(reset_partial_state=True)
+        cfg = MAEConfig(data=str(corpus), run_dir=str(tmp_path / name))
+        cfg.encoder.name, cfg.encoder.image_size = "test_convnext", 64
+        cfg.engine.epochs, cfg.engine.batch_size, cfg.engine.keep_checkpoints = 2, 8, 5
+        pretrain_mae(cfg)
+        AcceleratorState._reset_state(reset_partial_state=True)
+        return load_file(latest_checkpoint(tmp_path / name) / "model.safetensors")
+
+    a, b = run("a"), run("b")
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], rtol=0, atol=0, msg=key)
+    # interrupted after the first epoch: drop the later checkpoints and the log, run the same command again
+    for ckpt in (tmp_path / "b" / "checkpoints").iterdir():
+        if read_trainer_state(ckpt).step > 4:
+            shutil.rmtree(ckpt)
+    (tmp_path / "b" / "log.jsonl").unlink()
+    c = run("b")
+    for key in a:
+        torch.testing.assert_close(a[key], c[key], rtol=0, atol=0, msg=f"resumed {key}")

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from accelerate.utils import set_seed
 from torch.utils.data import Dataset
 
 from ssl_waveform.augment import AugmentationPolicy, create_policy, list_policies
@@ -431,6 +432,9 @@ def finetune(cfg: FinetuneConfig) -> FinetuneResult:
     if not keep_best:
         cfg.engine = dataclasses.replace(cfg.engine, monitor=None, patience=None)
     init = resolve_init(cfg)
+    set_seed(
+        cfg.engine.seed
+    )  # a scratch encoder's and the head's initialisation follow the run's seed
     encoder = build_encoder_for_finetune(cfg, corpus, init)
     window = classifier_window(cfg, corpus)
     encoder.config["window"] = (
