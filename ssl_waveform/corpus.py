@@ -3,7 +3,8 @@
 ``python -m ssl_waveform.corpus info DIR [--json] [--verify]`` prints windows, shards, rate, channels, class
 counts, per-channel statistics and size on disk (opening a corpus checks every shard's size and shape against
 the manifest; ``--verify`` also reads every window once, so HDF5 checks each chunk's checksum);
-``python -m ssl_waveform.corpus plot DIR --n 8 --out FILE.png`` saves a grid of example windows (one row per
+``python -m ssl_waveform.corpus verify DIR`` does only that check; ``python -m ssl_waveform.corpus plot DIR --n 8
+--out FILE.png`` saves a grid of example windows (one row per
 class when labeled).
 """
 
@@ -32,6 +33,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="read every window once (checksums of corpora written since 2026-11-30 are checked)",
     )
+    verify = sub.add_parser(
+        "verify",
+        help="check a corpus: every shard opens, sizes, counts and shapes match the manifest, checksums pass",
+    )
+    verify.add_argument("dir")
     plot = sub.add_parser("plot", help="save a grid of example windows")
     plot.add_argument("dir")
     plot.add_argument("--n", type=int, default=8, help="windows (per class when labeled)")
@@ -45,7 +51,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         corpus = Corpus(args.dir)
-        if args.command == "info":
+        if args.command == "verify":
+            corpus.verify()
+            print(
+                f"{corpus.root}: ok ({corpus.num_windows} windows in {len(corpus.shards)} shard(s), every chunk "
+                "read and its checksum checked)"
+            )
+        elif args.command == "info":
             if args.verify:
                 corpus.verify()
             d = describe(corpus)

@@ -25,6 +25,7 @@ def _corpus(root: Path) -> Path:
 def test_flipped_bytes_are_caught_by_the_chunk_checksums(tmp_path: Path, capsys) -> None:
     root = _corpus(tmp_path / "c")
     Corpus(root).verify()  # a sound corpus verifies
+    assert corpus_main(["verify", str(root)]) == 0 and "ok (300 windows" in capsys.readouterr().out
     shard = root / "shard-000000.h5"
     data = bytearray(shard.read_bytes())
     middle = len(data) // 2  # inside the waveforms' data
@@ -34,6 +35,8 @@ def test_flipped_bytes_are_caught_by_the_chunk_checksums(tmp_path: Path, capsys)
         Corpus(root).read(np.arange(300))
     assert corpus_main(["info", str(root), "--verify"]) == 2
     assert "shard-000000.h5" in capsys.readouterr().err
+    assert corpus_main(["verify", str(root)]) == 2
+    assert capsys.readouterr().err.startswith("error: ")
 
 
 def test_truncated_shard_and_wrong_window_count_are_named_at_open(tmp_path: Path) -> None:
