@@ -251,6 +251,10 @@ def _epoch_batches(
         for batch in stream:
             yield send_to_device(batch, accelerator.device)
         return
+    if hasattr(
+        data, "set_epoch"
+    ):  # datasets that draw per item (augmentation) key their draws by epoch
+        data.set_epoch(epoch)
     loader.set_epoch(epoch)
     yield from accelerator.skip_first_batches(loader, skip) if skip else loader
 

@@ -187,7 +187,10 @@ class FinetuneResult:
 class _InMemory(Dataset):
     """Windows held in memory as ``{"x": [C, T], "y": int}`` samples, optionally repeated ``repeats`` times.
 
-    ``augment`` (a waveform augmentation policy) draws a fresh random view of each window every time it is read.
+    ``crop`` reads a random stretch of that many samples from each window and ``augment`` (a waveform
+    augmentation policy) draws a random view, both anew every epoch. Their randomness comes from a generator
+    seeded by ``(seed, epoch, item)``, not from the global RNG, so it does not depend on when a batch is fetched:
+    a run resumed mid-epoch sees exactly the views the uninterrupted run saw.
     """
 
     def __init__(
@@ -197,12 +200,18 @@ class _InMemory(Dataset):
         repeats: int = 1,
         augment: AugmentationPolicy | None = None,
         crop: int | None = None,
+        seed: int = 0,
     ) -> None:
         self.x = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
         self.y = torch.from_numpy(np.asarray(y, dtype=np.int64))
         self.repeats = repeats
-        self.augment = augment
+        self.augment = augment if augment is not None and len(augment.augmentations) else None
         self.crop = crop
+        self.seed = seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
 
     def __len__(self) -> int:
         return len(self.y) * self.repeats
@@ -210,13 +219,16 @@ class _InMemory(Dataset):
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
         j = i % len(self.y)
         x = self.x[j]
+        if self.augment is None and (self.crop is None or self.crop >= x.shape[-1]):
+            return {"x": x, "y": self.y[j]}
+        g = torch.Generator().manual_seed((self.seed * 1_000_003 + self.epoch) * 10_000_019 + i)
         if (
             self.crop is not None and self.crop < x.shape[-1]
         ):  # a random stretch of the classifier's length
-            start = int(torch.randint(0, x.shape[-1] - self.crop + 1, ()))
+            start = int(torch.randint(0, x.shape[-1] - self.crop + 1, (), generator=g))
             x = x[..., start : start + self.crop]
-        if self.augment is not None and len(self.augment.augmentations):
-            x = self.augment(x.unsqueeze(0))[0]
+        if self.augment is not None:
+            x = self.augment(x.unsqueeze(0), g)[0]
         return {"x": x, "y": self.y[j]}
 
 
@@ -449,7 +461,12 @@ def finetune(cfg: FinetuneConfig) -> FinetuneResult:
     x_train = corpus.read(train_idx)
     repeats = _repeats(len(train_idx), cfg.engine.batch_size, cfg.min_batches_per_epoch)
     train_set = _InMemory(
-        x_train, labels[train_idx], repeats, create_policy(cfg.augment), crop=window
+        x_train,
+        labels[train_idx],
+        repeats,
+        create_policy(cfg.augment),
+        crop=window,
+        seed=cfg.engine.seed,
     )
     val = (corpus.read(splits.val), labels[splits.val])
     print(
