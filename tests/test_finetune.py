@@ -331,19 +331,30 @@ def test_sigkill_mid_run_then_rerun_resumes_to_the_uninterrupted_step_count(corp
     assert len(resumed) == 1 and resumed[0]["resumed_from_step"] >= killed_at
     assert not list(run.rglob("*.tmp"))
 
-    reference = finetune(
-        load_config(
-            FinetuneConfig,
-            overrides=[f"data={corpus_dir}", f"run_dir={tmp_path / 'reference'}", *overrides],
-        )
-    )
-    ref_steps = read_trainer_state(latest_checkpoint(reference.run_dir)).step
+    ref_cmd = [
+        *cmd[:-1],
+        str(tmp_path / "reference"),
+        *overrides,
+    ]  # the same process setup, uninterrupted
+    done = subprocess.run(ref_cmd, capture_output=True, text=True, env=_env(), timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    ref_dir = tmp_path / "reference"
+    ref_steps = read_trainer_state(latest_checkpoint(ref_dir)).step
     assert ref_steps == total
     assert read_trainer_state(latest_checkpoint(run)).step == ref_steps
     metrics = json.loads((run / "metrics.json").read_text())
-    assert metrics["epochs"] == reference.metrics["epochs"] == 4
-    assert metrics["num_train_windows"] == reference.metrics["num_train_windows"]
+    ref_metrics = json.loads((ref_dir / "metrics.json").read_text())
+    assert metrics["epochs"] == ref_metrics["epochs"] == 4
+    assert metrics["num_train_windows"] == ref_metrics["num_train_windows"]
     assert (run / "classifier" / "model.safetensors").is_file()
+    # bitwise the same weights as the uninterrupted run: the kill cost nothing
+    from safetensors.torch import load_file
+
+    killed, uninterrupted = (
+        load_file(latest_checkpoint(d) / "model.safetensors") for d in (run, ref_dir)
+    )
+    for key in uninterrupted:
+        torch.testing.assert_close(killed[key], uninterrupted[key], rtol=0, atol=0, msg=key)
 
 
 def test_classifier_window_shorter_than_the_corpus_window(corpus_dir, tmp_path):
