@@ -630,8 +630,7 @@ def _ingest_locked(
             if names is None:
                 names = [f"ch{c}" for c in range(item.data.shape[-2 if is_array else 0])]
             rate = item.sample_rate if item.sample_rate is not None else float(sample_rate)
-            if is_array:
-                assert isinstance(item, WindowArray)
+            if isinstance(item, WindowArray):
                 check_windows(item, names, 1, dtype)
             else:
                 check_recording(item, names, 1, dtype)

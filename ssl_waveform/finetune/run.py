@@ -334,11 +334,11 @@ def classifier_window(cfg: FinetuneConfig, corpus: Corpus) -> int:
     """
     if cfg.window_seconds is None and cfg.window_periods is None:
         return corpus.window_length
-    seconds = (
-        cfg.window_seconds
-        if cfg.window_seconds is not None
-        else cfg.window_periods / cfg.fundamental
-    )
+    if cfg.window_seconds is not None:
+        seconds = cfg.window_seconds
+    else:
+        assert cfg.window_periods is not None
+        seconds = cfg.window_periods / cfg.fundamental
     samples = round(seconds * corpus.sample_rate)
     if not 32 <= samples <= corpus.window_length:
         raise ValueError(

@@ -349,12 +349,13 @@ def _imagenet_backbone(config: dict[str, Any], weights: str | Path | None, infla
     prov = config["provenance"]
     prov["imagenet_weights"] = None if weights is None else str(weights)
     if arch["kind"] == "1d":
-        backbone, source = create_imagenet_convnext1d(
+        backbone_1d, source = create_imagenet_convnext1d(
             arch["name"], arch["in_chans"], weights, inflate, drop_path_rate=arch["drop_path_rate"]
         )
         prov["imagenet_source"] = source.pretrained_cfg.get("architecture")
         prov["inflate"] = inflate
-        return backbone
+        return backbone_1d
+    backbone: Any
     if weights is None and arch["name"] in PACKAGED_IMAGENET:
         backbone = create_packaged_imagenet_timm(
             arch["name"], arch["in_chans"], drop_path_rate=arch["drop_path_rate"]

@@ -264,7 +264,7 @@ def packaged_imagenet_state_dict(name: str) -> dict[str, torch.Tensor]:
 
 def create_packaged_imagenet_timm(
     name: str, in_chans: int, num_classes: int = 0, **kwargs: Any
-) -> nn.Module:
+) -> Any:
     """timm model ``name`` with the ImageNet weights a package ships (offline, see :data:`PACKAGED_IMAGENET`).
 
     The stem is adapted to ``in_chans`` with timm's ``adapt_input_conv`` (repeat and rescale, or sum for one
@@ -278,10 +278,11 @@ def create_packaged_imagenet_timm(
     model = timm.create_model(
         name, pretrained=False, num_classes=num_classes, in_chans=in_chans, **kwargs
     )
-    first_conv = model.pretrained_cfg["first_conv"] + ".weight"
+    cfg: dict[str, Any] = dict(model.pretrained_cfg)  # type: ignore[arg-type]
+    first_conv = str(cfg["first_conv"]) + ".weight"
     state[first_conv] = adapt_input_conv(in_chans, state[first_conv])
     if num_classes != 1000:
-        classifier = model.pretrained_cfg["classifier"]
+        classifier = str(cfg["classifier"])
         state = {k: v for k, v in state.items() if not k.startswith(classifier + ".")}
     model.load_state_dict(state, strict=True)
     log.info("loaded packaged ImageNet weights for %s", name)
