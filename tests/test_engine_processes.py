@@ -34,11 +34,10 @@ def _result(stdout: str) -> dict:
 
 def test_sigkill_after_first_checkpoint_then_rerun_resumes(tmp_path):
     run = tmp_path / "run"
-    args = [sys.executable, TOY, str(run), "engine.keep_checkpoints=50"]
+    # the same command both times (a rerun with other settings is refused); the sleep lets the kill land mid-run
+    args = [sys.executable, TOY, str(run), "engine.keep_checkpoints=50", "step_sleep_s=0.15"]
     with open(tmp_path / "killed.out", "w") as out:
-        proc = subprocess.Popen(
-            [*args, "step_sleep_s=0.15"], stdout=out, stderr=subprocess.STDOUT, env=_env()
-        )
+        proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=_env())
         deadline = time.monotonic() + 180
         while latest_checkpoint(run) is None:
             assert proc.poll() is None, (tmp_path / "killed.out").read_text()
