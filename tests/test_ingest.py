@@ -90,10 +90,7 @@ def test_ingest_folders_with_labels_and_metadata(tmp_path: Path) -> None:
     original = rec(100, seed=1).T
     np.testing.assert_allclose(c.read(first[2:3])[0], original[:, 32:64], rtol=1e-6)
     assert np.all(c.labels()[first] == 1)
-    hidden = [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
-    assert hidden == [
-        ".out.lock"
-    ]  # temp folder renamed away; the writer lock file stays (docs/ingest.md)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # temp folder and lock gone
 
 
 def test_ingest_all_formats_together_and_resampling(tmp_path: Path) -> None:
@@ -181,7 +178,7 @@ def test_bad_input_raises_named_error_and_writes_nothing(
             channels=["ia", "ib", "ic"],
             progress=False,
         )
-    assert sorted(p.name for p in tmp_path.iterdir() if p.name != ".out.lock") == ["in"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in"]
 
 
 def test_truncated_hdf5_mat(tmp_path: Path) -> None:
