@@ -5,7 +5,7 @@ the unlabeled one, fine-tunes it and a from-scratch encoder with few labels per 
 draws its own labeled subset; both encoders see the same ones), and prints test accuracy and macro-F1 as
 mean ± sd over the seeds. Fine-tuning keeps the last epoch of a fixed schedule, so no labeled validation data
 picks anything (and none is split off: 75 % of the labeled set is the pool the labels are drawn from, 25 % the test
-set). Every step resumes when re-run after an interruption; it takes about 9 minutes on 2 CPU cores.
+set). Every step resumes when re-run after an interruption; it takes about 8 minutes on 2 CPU cores.
 """
 
 from __future__ import annotations
