@@ -90,7 +90,9 @@ def test_ingest_folders_with_labels_and_metadata(tmp_path: Path) -> None:
     original = rec(100, seed=1).T
     np.testing.assert_allclose(c.read(first[2:3])[0], original[:, 32:64], rtol=1e-6)
     assert np.all(c.labels()[first] == 1)
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # temp folder and lock gone
+    assert not [
+        p for p in tmp_path.iterdir() if p.name.startswith(".")
+    ]  # temp folder and lock gone
 
 
 def test_ingest_all_formats_together_and_resampling(tmp_path: Path) -> None:
