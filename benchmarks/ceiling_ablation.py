@@ -13,14 +13,11 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import platform
 from pathlib import Path
 
 import torch
-from ssl_ablation import val_accuracy
-
-from ssl_waveform.finetune import FinetuneConfig, finetune
+from ssl_ablation import finetune_once, val_accuracy
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -42,24 +39,21 @@ def main(argv: list[str] | None = None) -> None:
     for variant in args.variants:
         rep, norm, epochs = variant.split(":")
         run_dir = args.out / f"{rep}-{norm}-e{epochs}-s{args.seed}"
-        if not (run_dir / "metrics.json").is_file():
-            cfg = FinetuneConfig(
-                data=str(args.data),
-                run_dir=str(run_dir),
-                init="scratch",
-                encoder="convnext1d_atto" if rep == "raw" else "convnext_atto",
-                representation=rep,
-                normalization=norm,
-                select="last",
-                val_fraction=0.2,
-                test_fraction=0.0,
-                subset_seed=args.seed,
-                min_batches_per_epoch=6,
-                layer_decay=0.75,  # the fine-tuning defaults when this table was made (docs/results.md)
-                augment="none",
-            )
-            cfg.engine = dataclasses.replace(cfg.engine, epochs=int(epochs), seed=args.seed)
-            finetune(cfg)
+        finetune_once(
+            run_dir,
+            epochs=int(epochs),
+            seed=args.seed,
+            data=str(args.data),
+            init="scratch",
+            encoder="convnext1d_atto" if rep == "raw" else "convnext_atto",
+            representation=rep,
+            normalization=norm,
+            val_fraction=0.2,
+            test_fraction=0.0,
+            min_batches_per_epoch=6,
+            layer_decay=0.75,  # the fine-tuning defaults when this table was made (docs/results.md)
+            augment="none",
+        )
         rows.append((rep, norm, epochs, val_accuracy(run_dir)))
         print(f"[ceiling] {variant}: validation accuracy {rows[-1][3]:.3f}", flush=True)
     print(

@@ -14,7 +14,6 @@ Usage (after ``python -m ssl_waveform.benchmark --preset cpu`` has made the data
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import platform
 import statistics
@@ -26,9 +25,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from ssl_ablation import finetune_once, mean_sd
 
 from ssl_waveform.data import Corpus
-from ssl_waveform.finetune import FinetuneConfig, finetune, last_stretch
+from ssl_waveform.finetune import last_stretch
 from ssl_waveform.methods.classify import load_classifier
 
 
@@ -60,25 +60,20 @@ def main(argv: list[str] | None = None) -> None:
             scores = []
             for seed in args.seeds:
                 run_dir = args.out / f"{init}-p{periods:g}-b{args.labels_per_class}-s{seed}"
-                if not (run_dir / "metrics.json").is_file():
-                    cfg = FinetuneConfig(
-                        data=str(labeled),
-                        run_dir=str(run_dir),
-                        init=start,
-                        labels_per_class=args.labels_per_class,
-                        subset_seed=seed,
-                        select="last",
-                        val_fraction=0.2,
-                        test_fraction=0.0,
-                        window_periods=periods,
-                        fundamental=args.fundamental,
-                        min_batches_per_epoch=6,
-                    )
-                    cfg.engine = dataclasses.replace(cfg.engine, epochs=args.epochs, seed=seed)
-                    finetune(cfg)
-                model = load_classifier(
-                    json.loads((run_dir / "metrics.json").read_text())["classifier"]
+                metrics = finetune_once(
+                    run_dir,
+                    epochs=args.epochs,
+                    seed=seed,
+                    data=str(labeled),
+                    init=start,
+                    labels_per_class=args.labels_per_class,
+                    val_fraction=0.2,
+                    test_fraction=0.0,
+                    window_periods=periods,
+                    fundamental=args.fundamental,
+                    min_batches_per_epoch=6,
                 )
+                model = load_classifier(metrics["classifier"])
                 window = int(model.encoder.config["window"])
                 pred = model.predict_windows(last_stretch(x_test, window)).argmax(1)
                 scores.append(float((pred == y_test).mean()))
@@ -98,10 +93,7 @@ def main(argv: list[str] | None = None) -> None:
                                    for p in args.periods) + " |")  # fmt: skip
     print("|---|" + "---|" * len(args.periods))
     for init, by_p in results.items():
-        cells = [
-            f"{statistics.mean(v):.3f} ± {statistics.stdev(v) if len(v) > 1 else 0.0:.3f}"
-            for v in by_p.values()
-        ]
+        cells = [mean_sd(v) for v in by_p.values()]
         print(f"| {init} | " + " | ".join(cells) + " |")
     fig, ax = plt.subplots(figsize=(5, 3.5))
     for init, by_p in results.items():

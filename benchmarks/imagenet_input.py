@@ -18,17 +18,14 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import json
 import platform
 import statistics
 from pathlib import Path
 
 import torch
-from ssl_ablation import mean_sd, val_accuracy
+from ssl_ablation import finetune_once, mean_sd, val_accuracy
 
 from ssl_waveform.data import Corpus
-from ssl_waveform.finetune import FinetuneConfig, finetune
 from ssl_waveform.models import create_encoder
 
 ENCODER = "efficientnet_lite0"
@@ -83,25 +80,22 @@ def main(argv: list[str] | None = None) -> None:
         scores, seconds = [], []
         for seed in args.seeds:
             run_dir = args.out / f"{init}-{size}-{input_norm}-b{args.labels_per_class}-s{seed}"
-            if not (run_dir / "metrics.json").is_file():
-                cfg = FinetuneConfig(
-                    data=str(args.data),
-                    run_dir=str(run_dir),
-                    init=start,
-                    encoder=ENCODER,
-                    representation="fold",
-                    image_size=int(size),
-                    labels_per_class=args.labels_per_class,
-                    subset_seed=seed,
-                    select="last",
-                    val_fraction=0.2,
-                    test_fraction=0.0,
-                    min_batches_per_epoch=6,
-                )
-                cfg.engine = dataclasses.replace(cfg.engine, epochs=args.epochs, seed=seed)
-                finetune(cfg)
+            metrics = finetune_once(
+                run_dir,
+                epochs=args.epochs,
+                seed=seed,
+                data=str(args.data),
+                init=start,
+                encoder=ENCODER,
+                representation="fold",
+                image_size=int(size),
+                labels_per_class=args.labels_per_class,
+                val_fraction=0.2,
+                test_fraction=0.0,
+                min_batches_per_epoch=6,
+            )
             scores.append(val_accuracy(run_dir))
-            seconds.append(json.loads((run_dir / "metrics.json").read_text())["wall_time_s"])
+            seconds.append(metrics["wall_time_s"])
         rows.append((init, size, input_norm, scores, statistics.mean(seconds)))
         print(f"[imagenet-input] {variant}: validation accuracy {mean_sd(scores)}", flush=True)
     print(

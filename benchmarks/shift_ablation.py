@@ -19,7 +19,6 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import platform
 import statistics
@@ -28,9 +27,9 @@ from typing import Any
 
 import numpy as np
 import torch
+from ssl_ablation import finetune_once, mean_sd
 
 from ssl_waveform.data import Corpus, CorpusWriter
-from ssl_waveform.finetune import FinetuneConfig, finetune
 from ssl_waveform.methods.classify import load_classifier
 
 # spelled out in full (not relative to the defaults, which these results changed)
@@ -78,30 +77,22 @@ def run_variant(
     x_high, y_high = high.read(np.arange(high.num_windows)), high.labels()
     for seed in args.seeds:
         run_dir = args.out / "finetune" / f"{name}-{tag}-b{args.labels_per_class}-s{seed}"
-        if not (run_dir / "metrics.json").is_file():
-            cfg = FinetuneConfig(
-                data=str(low),
-                run_dir=str(run_dir),
-                init=init,
-                labels_per_class=args.labels_per_class,
-                subset_seed=seed,
-                select="last",
-                val_fraction=0.0,
-                test_fraction=0.25,
-                **VARIANTS[name],
-            )
-            cfg.engine = dataclasses.replace(cfg.engine, epochs=args.finetune_epochs, seed=seed)
-            finetune(cfg)
-        metrics = json.loads((run_dir / "metrics.json").read_text())
+        metrics = finetune_once(
+            run_dir,
+            epochs=args.finetune_epochs,
+            seed=seed,
+            data=str(low),
+            init=init,
+            labels_per_class=args.labels_per_class,
+            val_fraction=0.0,
+            test_fraction=0.25,
+            **VARIANTS[name],
+        )
         model = load_classifier(metrics["classifier"])
         pred = model.predict_windows(x_high).argmax(axis=1)
         scores["high"].append(float((pred == y_high).mean()))
         scores["in_range"].append(float(metrics["accuracy"]))
     return scores
-
-
-def mean_sd(v: list[float]) -> str:
-    return f"{statistics.mean(v):.3f} ± {statistics.stdev(v) if len(v) > 1 else 0.0:.3f}"
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -20,6 +20,7 @@ import platform
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -66,6 +67,16 @@ def corpus(out: Path, kind: str, windows: int, seed: int) -> Path:
     return root
 
 
+def finetune_once(run_dir: Path, *, epochs: int, seed: int, **fields: Any) -> dict[str, Any]:
+    """Fine-tune with a fixed schedule (last epoch kept, ``seed`` drawing the labels and the run) unless
+    ``run_dir`` already finished; returns its ``metrics.json``. ``fields`` are other ``FinetuneConfig`` fields."""
+    if not (run_dir / "metrics.json").is_file():
+        cfg = FinetuneConfig(run_dir=str(run_dir), subset_seed=seed, select="last", **fields)
+        cfg.engine = dataclasses.replace(cfg.engine, epochs=epochs, seed=seed)
+        finetune(cfg)
+    return json.loads((run_dir / "metrics.json").read_text())
+
+
 def val_accuracy(run_dir: Path) -> float:
     """Validation accuracy logged at the last epoch of a fine-tuning run."""
     return float(read_log(run_dir)[-1]["val_acc"])
@@ -77,21 +88,18 @@ def finetune_scores(
     scores = []
     for seed in args.seeds:
         run_dir = args.out / "finetune" / f"{tag}-b{args.labels_per_class}-s{seed}"
-        if not (run_dir / "metrics.json").is_file():
-            cfg = FinetuneConfig(
-                data=str(labeled),
-                run_dir=str(run_dir),
-                init=init,
-                normalization=normalization,
-                labels_per_class=args.labels_per_class,
-                subset_seed=seed,
-                select="last",
-                test_fraction=0.25,
-                layer_decay=0.75,  # the fine-tuning defaults when this table was made (docs/results.md)
-                augment="none",
-            )
-            cfg.engine = dataclasses.replace(cfg.engine, epochs=args.finetune_epochs, seed=seed)
-            finetune(cfg)
+        finetune_once(
+            run_dir,
+            epochs=args.finetune_epochs,
+            seed=seed,
+            data=str(labeled),
+            init=init,
+            normalization=normalization,
+            labels_per_class=args.labels_per_class,
+            test_fraction=0.25,
+            layer_decay=0.75,  # the fine-tuning defaults when this table was made (docs/results.md)
+            augment="none",
+        )
         scores.append(val_accuracy(run_dir))
     return scores
 
