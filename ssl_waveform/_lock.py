@@ -70,8 +70,7 @@ def exclusive(path: str | Path, what: str) -> Iterator[None]:
         os.pwrite(fd, str(os.getpid()).encode(), 0)
         yield
     finally:
-        lock.unlink(
-            missing_ok=True
-        )  # while still holding it, so nobody locks a file about to vanish
+        # deleted while still held, so nobody locks a file about to vanish
+        lock.unlink(missing_ok=True)
         fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)

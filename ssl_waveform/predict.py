@@ -33,9 +33,8 @@ class Batch:
     channel_names: list[str] | None
 
 
-MAX_RESAMPLE_RATIO = (
-    100  # beyond it an input's rate is almost surely wrong (Hz vs kHz), not a real recording
-)
+# beyond it an input's rate is almost surely wrong (Hz vs kHz), not a real recording
+MAX_RESAMPLE_RATIO = 100
 
 
 def read_input(path: str | Path, class_names: list[str]) -> Batch:

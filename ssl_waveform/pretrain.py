@@ -215,9 +215,8 @@ def _run(method_name: str, cfg: Any, make_method, find_unused: bool) -> TrainRes
             f"{root}: {corpus.num_windows} windows give no full batch of {cfg.engine.batch_size} per "
             f"process on {accelerator.num_processes} process(es); lower engine.batch_size or add data"
         )
-    set_seed(
-        cfg.engine.seed
-    )  # the weights' initialisation too, not only the loop (same seed, same weights)
+    # the weights' initialisation too, not only the loop (same seed, same weights)
+    set_seed(cfg.engine.seed)
     method = make_method(build_encoder(cfg.encoder, corpus))
     return train(
         method,

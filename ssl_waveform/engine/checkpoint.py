@@ -274,9 +274,8 @@ def save_checkpoint(
     accelerator.wait_for_everyone()
     accelerator.save_state(str(tmp))
     rank = accelerator.process_index
-    (tmp / f"random_states_{rank}.pkl").unlink(
-        missing_ok=True
-    )  # accelerate's pickle: ours replaces it
+    # accelerate's pickled RNG state: save_rng_state replaces it
+    (tmp / f"random_states_{rank}.pkl").unlink(missing_ok=True)
     save_rng_state(tmp, rank)
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:

@@ -508,9 +508,8 @@ def _train(
     model, optimizer = accelerator.prepare(model, optimizer)
     raw = accelerator.unwrap_model(model, keep_torch_compile=False)
     if ema is not None:
-        ema.to(
-            accelerator.device
-        )  # saved and restored as ema.safetensors (see engine.checkpoint), no pickle
+        # saved and restored as ema.safetensors (see engine.checkpoint), never pickled
+        ema.to(accelerator.device)
 
     existing = latest_checkpoint(run_dir)
     if existing is not None:  # before anything in the folder is rewritten

@@ -224,7 +224,7 @@ class _InMemory(Dataset):
         g = torch.Generator().manual_seed((self.seed * 1_000_003 + self.epoch) * 10_000_019 + i)
         if (
             self.crop is not None and self.crop < x.shape[-1]
-        ):  # a random stretch of the classifier's length
+        ):  # a stretch of the classifier's length
             start = int(torch.randint(0, x.shape[-1] - self.crop + 1, (), generator=g))
             x = x[..., start : start + self.crop]
         if self.augment is not None:
@@ -275,9 +275,8 @@ def build_encoder_for_finetune(cfg: FinetuneConfig, corpus: Corpus, init: str) -
             )
             config["sample_rate"] = corpus.sample_rate
             config["window"] = corpus.window_length
-        config["provenance"]["init"] = str(
-            folder
-        )  # before building: the encoder keeps a copy of config
+        # before building: the encoder keeps a copy of config
+        config["provenance"]["init"] = str(folder)
         encoder = encoder_from_config(config, weights=folder / "model.safetensors")
     else:
         warn_if_mixed_units(cfg.normalization, corpus.channel_names, corpus.units)
@@ -444,14 +443,12 @@ def finetune(cfg: FinetuneConfig) -> FinetuneResult:
     if not keep_best:
         cfg.engine = dataclasses.replace(cfg.engine, monitor=None, patience=None)
     init = resolve_init(cfg)
-    set_seed(
-        cfg.engine.seed
-    )  # a scratch encoder's and the head's initialisation follow the run's seed
+    # a scratch encoder's and the head's initialisation follow the run's seed
+    set_seed(cfg.engine.seed)
     encoder = build_encoder_for_finetune(cfg, corpus, init)
     window = classifier_window(cfg, corpus)
-    encoder.config["window"] = (
-        window  # the classifier's window: what predict slides and its shortest input
-    )
+    # the classifier's window: what predict slides and its shortest input
+    encoder.config["window"] = window
     model = Classifier(
         encoder,
         class_names,
