@@ -17,9 +17,7 @@ logit difference exceeds ``tolerance`` (1e-4). Files are written under temporary
 from __future__ import annotations
 
 import argparse
-import json
 import math
-import os
 import sys
 import warnings
 from dataclasses import dataclass
@@ -30,6 +28,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ssl_waveform._atomic import atomic_path, atomic_write_json
 from ssl_waveform.methods.classify import Classifier, load_classifier
 
 OPSET = 18
@@ -105,11 +104,10 @@ def export_onnx(
     cfg = classifier.config()
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     windows = check_windows(classifier)
     model = _Logits(classifier).eval()
     batch = torch.export.Dim("batch", min=1, max=65536)
-    try:
+    with atomic_path(out) as tmp:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             torch.onnx.export(
@@ -164,13 +162,7 @@ def export_onnx(
             "onnxruntime_max_abs_diff": diff,
             "torch": torch.__version__,
         }
-        tmp_meta = sidecar.with_name(f".{sidecar.name}.{os.getpid()}.tmp")
-        tmp_meta.write_text(json.dumps(meta, indent=2) + "\n")
-        os.replace(tmp, out)
-        os.replace(tmp_meta, sidecar)
-    finally:
-        for leftover in (tmp, out.with_name(f".{out.name}.json.{os.getpid()}.tmp")):
-            leftover.unlink(missing_ok=True)
+        atomic_write_json(sidecar, meta)  # first, so the new model never appears without it
     return ExportResult(out, sidecar, diff)
 
 

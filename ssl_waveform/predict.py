@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ssl_waveform._atomic import atomic_path
 from ssl_waveform.evaluation import classification_metrics
 from ssl_waveform.methods.classify import Classifier, load_classifier
 
@@ -144,12 +145,10 @@ def write_csv(rows: list[dict], path: str | Path) -> None:
     fields: list[str] = []
     for row in rows:
         fields.extend(k for k in row if k not in fields)
-    tmp = out.with_name(f".{out.name}.tmp")
-    with tmp.open("w", newline="") as fh:
+    with atomic_path(out) as tmp, tmp.open("w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=fields)
         writer.writeheader()
         writer.writerows(rows)
-    tmp.replace(out)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -7,9 +7,7 @@ file names and attribute keys; the writer and the readers go through it.
 from __future__ import annotations
 
 import json
-import os
 import re
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +19,6 @@ from .errors import ManifestError, ShardError
 FORMAT_VERSION = 1
 MANIFEST_NAME = "manifest.json"
 SHARD_PATTERN = re.compile(r"^shard-(\d{6})\.h5$")
-TMP_SUFFIX = ".tmp"
 WAVEFORMS = "waveforms"
 LABELS = "labels"
 META_GROUP = "meta"
@@ -36,11 +33,6 @@ def shard_name(index: int) -> str:
     if not 0 <= index < 1_000_000:
         raise ShardError(f"shard index {index} out of range: use 0 <= index < 1000000")
     return f"shard-{index:06d}.h5"
-
-
-def tmp_shard_name(index: int) -> str:
-    """Name a shard is written under before the atomic rename (hidden, so globs skip it)."""
-    return f".{shard_name(index)}{TMP_SUFFIX}"
 
 
 def shard_index(path: Path) -> int | None:
@@ -127,32 +119,6 @@ def read_shard_header(path: Path) -> dict[str, Any]:
                 f"{path}: incomplete or corrupt shard ({type(exc).__name__}: {exc}); delete it and "
                 "re-run the generation or ingest that produced it."
             ) from exc
-
-
-def write_json_atomic(path: Path, obj: Mapping[str, Any]) -> None:
-    """Write JSON to ``path`` through a temporary file and an atomic rename."""
-    tmp = path.with_name(f".{path.name}{TMP_SUFFIX}")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(obj, fh, indent=2, sort_keys=False)
-        fh.write("\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    fsync_dir(path.parent)
-
-
-def fsync_dir(path: Path) -> None:
-    """Persist a rename by syncing its directory (no-op where directories cannot be opened)."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 MANIFEST_KEYS = (

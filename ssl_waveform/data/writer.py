@@ -14,6 +14,7 @@ from typing import Any
 import h5py
 import numpy as np
 
+from .._atomic import TMP_SUFFIX, atomic_path, atomic_write_json
 from .corpus import Corpus
 from .errors import (
     ChannelCountError,
@@ -29,14 +30,11 @@ from .format import (
     MANIFEST_NAME,
     META_GROUP,
     SUPPORTED_DTYPES,
-    TMP_SUFFIX,
     WAVEFORMS,
     default_chunk_windows,
-    fsync_dir,
     list_shards,
     read_shard_header,
     shard_name,
-    write_json_atomic,
 )
 from .stats import stats_of_shards
 
@@ -293,42 +291,33 @@ class CorpusWriter:
         y: np.ndarray | None,
         fields: Mapping[str, np.ndarray],
     ) -> None:
-        tmp = final.with_name(f".{final.name}.{os.getpid()}{TMP_SUFFIX}")
         n, c, t = x.shape
         itemsize = np.dtype(self.dtype).itemsize
         chunk = default_chunk_windows(c, t, itemsize, cap=n)
-        try:
-            with h5py.File(tmp, "w") as f:
-                f.attrs["format_version"] = FORMAT_VERSION
-                f.attrs["sample_rate"] = self.sample_rate
-                f.attrs["channel_names"] = self.channel_names
-                f.attrs["units"] = self.units
-                f.attrs["shard_index"] = index
-                # fletcher32: HDF5 checks every chunk's checksum when it is read, so flipped bytes are
-                # an error naming the shard instead of silently wrong numbers
-                f.create_dataset(
-                    WAVEFORMS,
-                    data=x.astype(self.dtype, copy=False),
-                    chunks=(chunk, c, t),
-                    fletcher32=True,
-                )
-                if y is not None:
-                    d = f.create_dataset(LABELS, data=y, chunks=True, fletcher32=True)
-                    d.attrs["class_names"] = self.class_names
-                if fields:
-                    g = f.create_group(META_GROUP)
-                    for name, v in fields.items():
-                        if v.dtype.kind == "U":
-                            g.create_dataset(name, data=v.astype(object), dtype=h5py.string_dtype())
-                        else:
-                            g.create_dataset(name, data=v)
-            with open(tmp, "rb") as fh:
-                os.fsync(fh.fileno())
-            os.replace(tmp, final)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-        fsync_dir(self.root)
+        with atomic_path(final) as tmp, h5py.File(tmp, "w") as f:
+            f.attrs["format_version"] = FORMAT_VERSION
+            f.attrs["sample_rate"] = self.sample_rate
+            f.attrs["channel_names"] = self.channel_names
+            f.attrs["units"] = self.units
+            f.attrs["shard_index"] = index
+            # fletcher32: HDF5 checks every chunk's checksum when it is read, so flipped bytes are
+            # an error naming the shard instead of silently wrong numbers
+            f.create_dataset(
+                WAVEFORMS,
+                data=x.astype(self.dtype, copy=False),
+                chunks=(chunk, c, t),
+                fletcher32=True,
+            )
+            if y is not None:
+                d = f.create_dataset(LABELS, data=y, chunks=True, fletcher32=True)
+                d.attrs["class_names"] = self.class_names
+            if fields:
+                g = f.create_group(META_GROUP)
+                for name, v in fields.items():
+                    if v.dtype.kind == "U":
+                        g.create_dataset(name, data=v.astype(object), dtype=h5py.string_dtype())
+                    else:
+                        g.create_dataset(name, data=v)
 
     def append(
         self,
@@ -445,7 +434,7 @@ class CorpusWriter:
             "meta_fields": meta_fields or [],
             "description": self.description,
         }
-        write_json_atomic(self.root / MANIFEST_NAME, manifest)
+        atomic_write_json(self.root / MANIFEST_NAME, manifest)
         self._finalized = True
         return Corpus(self.root)
 

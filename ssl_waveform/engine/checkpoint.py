@@ -29,6 +29,7 @@ import safetensors.torch
 import torch
 from accelerate import Accelerator
 
+from .._atomic import fsync_dir
 from .config_io import config_to_dict, save_config
 
 CHECKPOINTS = "checkpoints"
@@ -287,16 +288,8 @@ def save_checkpoint(
         if final.exists():
             shutil.rmtree(final)
         os.replace(tmp, final)
-        _fsync_dir(final.parent)
+        fsync_dir(final.parent)
         for _, old in _completed(run_dir)[:-keep]:
             shutil.rmtree(old, ignore_errors=True)
     accelerator.wait_for_everyone()
     return final
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

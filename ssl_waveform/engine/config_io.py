@@ -17,6 +17,8 @@ from typing import Any, TypeVar
 
 import yaml
 
+from ssl_waveform._atomic import atomic_write_text
+
 T = TypeVar("T")
 _NULL_WORDS = ("null", "none", "~", "")
 
@@ -313,7 +315,5 @@ def save_config(cfg: Any, path: str | Path) -> Path:
     else:
         raise ValueError(f"save_config: {path} must end in .yaml, .yml or .json")
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
+    atomic_write_text(path, text)
     return path

@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import safetensors.torch
@@ -66,6 +66,9 @@ from .config import EngineConfig
 from .config_io import save_config
 from .optim import param_groups
 from .schedule import lr_at, scaled_peak_lr
+
+if TYPE_CHECKING:
+    from timm.utils import ModelEmaV3
 
 LOG_FILE = "log.jsonl"
 
@@ -319,6 +322,11 @@ class _Meter:
         for k, v in extras.items():
             self.extras[k] = self.extras.get(k, 0.0) + v * weight
 
+    def add_step(self, loss: float, samples: int) -> None:
+        self.loss += loss
+        self.steps += 1
+        self.samples += samples
+
 
 def _reduced_extras(meter: _Meter, accelerator: Accelerator) -> dict[str, float]:
     if not meter.extras or not meter.steps:
@@ -349,6 +357,70 @@ def _set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
         group["lr"] = lr * group.get("lr_scale", 1.0)
 
 
+@dataclass
+class _Run:
+    """What the loop works with, built once by :func:`_train` and never changed while it runs."""
+
+    cfg: EngineConfig
+    plan: RunPlan
+    accelerator: Accelerator
+    data: Dataset | IterableDataset
+    loader: Any
+    model: nn.Module  # as prepared by accelerate (DDP, compiled): the one to call and step
+    optimizer: torch.optim.Optimizer
+    raw: nn.Module  # the unwrapped model the EMA follows
+    ema: ModelEmaV3 | None
+    run_dir: Path
+    config_to_save: Any
+    eval_fn: Callable[[nn.Module, int], dict[str, float]] | None
+    export_fn: Callable[[nn.Module, Path, str], None] | None
+
+    @property
+    def eval_model(self) -> nn.Module:
+        """The model evaluated and exported: the EMA weights when enabled."""
+        return self.ema.module if self.ema is not None else self.raw
+
+    @property
+    def epoch_batches(self) -> int:
+        """Micro-batches an epoch runs on each process (whole optimizer steps only)."""
+        return self.plan.steps_per_epoch * self.cfg.grad_accum
+
+
+@dataclass
+class _LoopState:
+    """What changes while the loop runs: the checkpointed position plus this call's bookkeeping.
+
+    Attributes:
+        trainer: Position and monitor state, written into every checkpoint.
+        last_saved: Step of the newest checkpoint (-1 before any).
+        last_ckpt: The newest checkpoint folder, None before any.
+        resume_step: Step a resume started from, logged once in the next epoch record.
+        checked_batch: Whether the first batch's size was checked against ``cfg.batch_size``.
+        history: Epoch records appended to the log by this call.
+    """
+
+    trainer: TrainerState
+    last_saved: int
+    last_ckpt: Path | None
+    resume_step: int | None
+    checked_batch: bool = False
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _save(run: _Run, loop: _LoopState) -> Path:
+    """Checkpoint now (atomically, on every process), remember and return where."""
+    loop.last_ckpt = save_checkpoint(
+        run.accelerator,
+        run.run_dir,
+        loop.trainer,
+        run.config_to_save,
+        run.cfg.keep_checkpoints,
+        run.ema,
+    )
+    loop.last_saved = loop.trainer.step
+    return loop.last_ckpt
+
+
 def _monitor_update(
     cfg: EngineConfig, state: TrainerState, metrics: dict[str, float], accelerator: Accelerator
 ) -> bool:
@@ -374,18 +446,9 @@ def _monitor_update(
     return better
 
 
-def _end_epoch(
-    accelerator: Accelerator,
-    cfg: EngineConfig,
-    state: TrainerState,
-    meter: _Meter,
-    lr: float,
-    eval_model: nn.Module,
-    eval_fn: Callable[[nn.Module, int], dict[str, float]] | None,
-    export_fn: Callable[[nn.Module, Path, str], None] | None,
-    run_dir: Path,
-) -> dict[str, Any]:
+def _end_epoch(run: _Run, state: TrainerState, meter: _Meter, lr: float) -> dict[str, Any]:
     """Reduce the epoch's metrics, evaluate, monitor, export "best"; return the log record."""
+    cfg, accelerator, eval_model = run.cfg, run.accelerator, run.eval_model
     wall = time.perf_counter() - meter.start
     record: dict[str, Any] = {
         "epoch": state.epoch,
@@ -396,11 +459,11 @@ def _end_epoch(
         "wall_time_s": wall,
         **_reduced_extras(meter, accelerator),
     }
-    if eval_fn is None:
+    if run.eval_fn is None:
         return record
     eval_model.eval()
     with torch.no_grad():
-        metrics = {k: float(v) for k, v in eval_fn(eval_model, state.epoch).items()}
+        metrics = {k: float(v) for k, v in run.eval_fn(eval_model, state.epoch).items()}
     clash = sorted(set(metrics) & set(record))
     if clash:
         raise ValueError(
@@ -410,10 +473,276 @@ def _end_epoch(
     if cfg.monitor is not None:
         improved = _monitor_update(cfg, state, metrics, accelerator)
         record["best_" + cfg.monitor] = state.best_metric
-        if improved and export_fn is not None and accelerator.is_main_process:
-            export_fn(eval_model, run_dir, "best")
+        if improved and run.export_fn is not None and accelerator.is_main_process:
+            run.export_fn(eval_model, run.run_dir, "best")
         accelerator.wait_for_everyone()
     return record
+
+
+def _log_epoch(run: _Run, loop: _LoopState, record: dict[str, Any]) -> None:
+    """Append the epoch record to ``log.jsonl`` (main process), the history and the trackers."""
+    if loop.resume_step is not None:
+        record["resumed_from_step"] = loop.resume_step
+        loop.resume_step = None
+    if run.accelerator.is_main_process:
+        with open(run.run_dir / LOG_FILE, "a") as fh:
+            fh.write(json.dumps(record) + "\n")
+    loop.history.append(record)
+    run.model.train()
+    run.accelerator.log({f"epoch/{k}": v for k, v in record.items()}, step=loop.trainer.step)
+
+
+def _log_window(run: _Run, bar: tqdm, window: _Meter, lr: float, step: int) -> None:
+    """Show and log the mean loss, lr and throughput of the steps since the last log."""
+    rate = window.samples / max(time.perf_counter() - window.start, 1e-9)
+    bar.set_postfix(loss=f"{window.loss / window.steps:.4g}", lr=f"{lr:.3g}", sps=f"{rate:.0f}")
+    run.accelerator.log(
+        {"train/loss": window.loss / window.steps, "train/lr": lr, "train/samples_per_s": rate},
+        step=step,
+    )
+
+
+def _next_batch(run: _Run, state: TrainerState, batches: Iterator[Any]) -> Any:
+    try:
+        return next(batches)
+    except StopIteration:
+        raise RuntimeError(
+            f"data ended after {state.batches_seen} batches in epoch {state.epoch}"
+            f" but {run.plan.batches_per_epoch} were announced (__len__); make "
+            f"__len__ match what the dataset yields on every rank"
+        ) from None
+
+
+def _check_finite(run: _Run, state: TrainerState, step_loss: float) -> None:
+    if not math.isfinite(step_loss):
+        raise NonFiniteLossError(
+            f"non-finite loss {step_loss} at step {state.step} (epoch {state.epoch}) "
+            f"in {run.run_dir}; no checkpoint of this state was written, the last good "
+            f"one is {latest_checkpoint(run.run_dir) or 'none (no checkpoint yet)'}. "
+            "Try a lower base_lr, enable clip_grad, prefer bf16 to fp16, and check "
+            "the data for NaN/inf."
+        )
+
+
+def train_step(
+    run: _Run, loop: _LoopState, batches: Iterator[Any], meter: _Meter
+) -> tuple[float, int]:
+    """One optimizer step over ``cfg.grad_accum`` micro-batches (DDP syncs only on the last).
+
+    Reseeds the global RNGs from (seed, step, rank) first, so the step's draws do not depend on
+    where the run was resumed. Adds the step's extras to ``meter``.
+
+    Returns:
+        The step's loss (mean over micro-batches and processes) and this process's sample count.
+    """
+    cfg, accelerator, state = run.cfg, run.accelerator, loop.trainer
+    _reseed(cfg.seed, state.step, accelerator.process_index)
+    loss_sum = torch.zeros((), device=accelerator.device)
+    samples = 0
+    for micro in range(cfg.grad_accum):
+        batch = _next_batch(run, state, batches)
+        n = _batch_size(batch)
+        if not loop.checked_batch and n != cfg.batch_size:
+            raise ValueError(
+                f"the first batch holds {n} samples but EngineConfig.batch_size="
+                f"{cfg.batch_size}; the lr scaling assumes batch_size, so set it to "
+                f"the data's batch size"
+            )
+        loop.checked_batch = True
+        sync = micro == cfg.grad_accum - 1
+        with nullcontext() if sync else accelerator.no_sync(run.model):
+            loss, extras = _loss_and_extras(run.model(batch), state.step)
+            accelerator.backward(loss / cfg.grad_accum)
+        loss_sum += loss.detach().float()
+        meter.add_extras(extras, 1.0 / cfg.grad_accum)
+        samples += n
+        state.batches_seen += 1
+    step_loss = float(accelerator.reduce(loss_sum / cfg.grad_accum, "mean"))
+    _check_finite(run, state, step_loss)
+    if cfg.clip_grad is not None:
+        accelerator.clip_grad_norm_(run.model.parameters(), cfg.clip_grad)
+    run.optimizer.step()
+    run.optimizer.zero_grad(set_to_none=True)
+    if run.ema is not None:
+        run.ema.update(run.raw, step=state.step)
+    state.step += 1
+    return step_loss, samples
+
+
+def train_one_epoch(run: _Run, loop: _LoopState, bar: tqdm) -> dict[str, Any]:
+    """Run the rest of the current epoch (or up to the last step) and evaluate it.
+
+    Sets ``lr_at(step)`` before every optimizer step, logs every ``cfg.log_every`` steps and
+    checkpoints every ``cfg.checkpoint_every`` steps, except at the epoch's and the run's end,
+    which the caller checkpoints.
+
+    Returns:
+        The epoch's log record (see :func:`_end_epoch`).
+    """
+    cfg, plan, state = run.cfg, run.plan, loop.trainer
+    epoch_meter, window = _Meter(), _Meter()
+    batches = _eager(
+        _epoch_batches(run.loader, run.data, state.epoch, state.batches_seen, run.accelerator)
+    )
+    lr = 0.0
+    while state.batches_seen < run.epoch_batches and state.step < plan.total_steps:
+        lr = lr_at(
+            state.step,
+            peak_lr=plan.peak_lr,
+            total_steps=plan.total_steps,
+            warmup_steps=plan.warmup_steps,
+            min_lr=cfg.min_lr * plan.peak_lr / cfg.base_lr,
+        )
+        _set_lr(run.optimizer, lr)
+        step_loss, samples = train_step(run, loop, batches, epoch_meter)
+        for meter in (epoch_meter, window):
+            meter.add_step(step_loss, samples * run.accelerator.num_processes)
+        bar.update(1)
+        if state.step % cfg.log_every == 0:
+            _log_window(run, bar, window, lr, state.step)
+            window = _Meter()
+        if (
+            state.step % cfg.checkpoint_every == 0
+            and state.step < plan.total_steps
+            and state.batches_seen < run.epoch_batches
+        ):
+            _save(run, loop)
+    return _end_epoch(run, state, epoch_meter, lr)
+
+
+def _run_epochs(run: _Run, loop: _LoopState) -> None:
+    """Train epoch by epoch until the planned steps are done or patience stops the run."""
+    state = loop.trainer
+    bar = tqdm(
+        total=run.plan.total_steps,
+        initial=state.step,
+        disable=not run.accelerator.is_main_process,
+        desc="train",
+        dynamic_ncols=True,
+    )
+    run.model.train()
+    try:
+        while state.step < run.plan.total_steps and not state.stopped_early:
+            record = train_one_epoch(run, loop, bar)
+            _log_epoch(run, loop, record)
+            if state.step < run.plan.total_steps and not state.stopped_early:
+                state.epoch, state.batches_seen = state.epoch + 1, 0
+            _save(run, loop)
+    finally:
+        bar.close()
+
+
+def _prepare_model(
+    method: nn.Module,
+    cfg: EngineConfig,
+    plan: RunPlan,
+    accelerator: Accelerator,
+    param_groups_fn: Callable[[nn.Module], list[dict]] | None,
+) -> tuple[nn.Module, torch.optim.Optimizer, nn.Module, ModelEmaV3 | None]:
+    """Build the optimizer and EMA and prepare them; return (model, optimizer, raw model, EMA)."""
+    if cfg.channels_last:
+        method = method.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+    groups = param_groups_fn(method) if param_groups_fn else param_groups(method, cfg.weight_decay)
+    optimizer = torch.optim.AdamW(groups, lr=plan.peak_lr, betas=cfg.betas)
+    ema = None
+    if cfg.ema_decay is not None:
+        from timm.utils import ModelEmaV3  # timm costs seconds to import; only EMA runs need it
+
+        ema = ModelEmaV3(method, decay=cfg.ema_decay)
+    model = torch.compile(method) if cfg.compile else method
+    model, optimizer = accelerator.prepare(model, optimizer)
+    raw = accelerator.unwrap_model(model, keep_torch_compile=False)
+    if ema is not None:
+        # saved and restored as ema.safetensors (see engine.checkpoint), never pickled
+        ema.to(accelerator.device)
+    return model, optimizer, raw, ema
+
+
+def _prepare_run_dir(run_dir: Path, config_to_save: Any, accelerator: Accelerator) -> None:
+    """Refuse a folder holding another run; clear crash leftovers and write ``config.yaml``."""
+    existing = latest_checkpoint(run_dir)
+    if existing is not None:  # before anything in the folder is rewritten
+        check_same_run(existing, config_to_save)
+    if accelerator.is_main_process:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        remove_stale_tmp(run_dir)
+        save_config(config_to_save, run_dir / "config.yaml")
+    accelerator.wait_for_everyone()
+
+
+def _restore(run: _Run, ckpt: Path) -> TrainerState:
+    """Load model, optimizer, scaler, RNG and EMA state from ``ckpt``; return its trainer state."""
+    accelerator = run.accelerator
+    try:
+        with pickle_free_view(ckpt) as view:
+            accelerator.load_state(str(view))
+    except (RuntimeError, KeyError, ValueError) as err:
+        raise RuntimeError(
+            f"cannot resume from {ckpt}: {err}\nThe run folder holds a checkpoint "
+            f"of a different model or optimizer; use a new run_dir or delete {run.run_dir}"
+        ) from err
+    # stacklevel=4 names train()'s frame (_restore <- _start_state <- _train <- train)
+    if not load_rng_state(ckpt, accelerator.process_index):
+        warnings.warn(
+            f"{ckpt}: no RNG state (rng_state_{accelerator.process_index}.*); resuming with "
+            "the current random state, so the rest of the run differs from an uninterrupted one",
+            stacklevel=4,
+        )
+    if run.ema is not None:
+        ema_file = ckpt / EMA_FILE
+        if ema_file.is_file():
+            run.ema.load_state_dict(
+                safetensors.torch.load_file(str(ema_file), device=str(accelerator.device))
+            )
+        else:
+            warnings.warn(
+                f"{ckpt}: no {EMA_FILE}; the EMA restarts from the resumed weights",
+                stacklevel=4,
+            )
+    return read_trainer_state(ckpt)
+
+
+def _start_state(run: _Run, resumed_from: Path | None) -> TrainerState:
+    """The loop position to start from: restored from ``resumed_from`` or fresh; prints the plan."""
+    if resumed_from is not None:
+        state = _restore(run, resumed_from)
+        state.total_steps = run.plan.total_steps
+        resume_msg = f"resuming from {resumed_from} (step {state.step}, epoch {state.epoch})"
+    else:
+        state = TrainerState(step=0, epoch=0, batches_seen=0, total_steps=run.plan.total_steps)
+        resume_msg = "fresh start (no checkpoint in run folder)"
+    if state.batches_seen >= run.epoch_batches:
+        state.epoch, state.batches_seen = state.epoch + 1, 0
+    _print_plan(run.accelerator, run.cfg, run.plan, resume_msg, run.run_dir)
+    return state
+
+
+def _finish(
+    run: _Run, loop: _LoopState, resumed_from: Path | None, own_accelerator: bool
+) -> TrainResult:
+    """Checkpoint the final state unless already saved, export "final", end the trackers."""
+    state = loop.trainer
+    last_ckpt = loop.last_ckpt
+    if loop.last_saved != state.step or last_ckpt is None:
+        last_ckpt = _save(run, loop)
+    if run.export_fn is not None and run.accelerator.is_main_process:
+        run.export_fn(run.eval_model, run.run_dir, "final")
+    run.accelerator.wait_for_everyone()
+    if own_accelerator:
+        run.accelerator.end_training()
+    return TrainResult(
+        run_dir=run.run_dir,
+        steps=state.step,
+        total_steps=run.plan.total_steps,
+        # batches_seen is 0 only right after an epoch was completed and the next one not begun.
+        epochs_completed=state.epoch + (1 if state.batches_seen > 0 else 0),
+        loss=loop.history[-1]["loss"] if loop.history else None,
+        last_checkpoint=last_ckpt,
+        resumed_from=resumed_from,
+        best_metric=state.best_metric,
+        stopped_early=state.stopped_early,
+        history=loop.history,
+    )
 
 
 def train(
@@ -494,217 +823,33 @@ def _train(
 
     loader, batches_per_epoch = _build_loader(data, cfg, accelerator)
     plan = plan_run(cfg, batches_per_epoch, accelerator.num_processes)
-
-    if cfg.channels_last:
-        method = method.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
-    groups = param_groups_fn(method) if param_groups_fn else param_groups(method, cfg.weight_decay)
-    optimizer = torch.optim.AdamW(groups, lr=plan.peak_lr, betas=cfg.betas)
-    ema = None
-    if cfg.ema_decay is not None:
-        from timm.utils import ModelEmaV3  # timm costs seconds to import; only EMA runs need it
-
-        ema = ModelEmaV3(method, decay=cfg.ema_decay)
-    model = torch.compile(method) if cfg.compile else method
-    model, optimizer = accelerator.prepare(model, optimizer)
-    raw = accelerator.unwrap_model(model, keep_torch_compile=False)
-    if ema is not None:
-        # saved and restored as ema.safetensors (see engine.checkpoint), never pickled
-        ema.to(accelerator.device)
-
-    existing = latest_checkpoint(run_dir)
-    if existing is not None:  # before anything in the folder is rewritten
-        check_same_run(existing, config_to_save)
-    if accelerator.is_main_process:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        remove_stale_tmp(run_dir)
-        save_config(config_to_save, run_dir / "config.yaml")
-    accelerator.wait_for_everyone()
-
+    model, optimizer, raw, ema = _prepare_model(method, cfg, plan, accelerator, param_groups_fn)
+    _prepare_run_dir(run_dir, config_to_save, accelerator)
+    run = _Run(
+        cfg=cfg,
+        plan=plan,
+        accelerator=accelerator,
+        data=data,
+        loader=loader,
+        model=model,
+        optimizer=optimizer,
+        raw=raw,
+        ema=ema,
+        run_dir=run_dir,
+        config_to_save=config_to_save,
+        eval_fn=eval_fn,
+        export_fn=export_fn,
+    )
     resumed_from = latest_checkpoint(run_dir)
-    if resumed_from is not None:
-        try:
-            with pickle_free_view(resumed_from) as view:
-                accelerator.load_state(str(view))
-        except (RuntimeError, KeyError, ValueError) as err:
-            raise RuntimeError(
-                f"cannot resume from {resumed_from}: {err}\nThe run folder holds a checkpoint "
-                f"of a different model or optimizer; use a new run_dir or delete {run_dir}"
-            ) from err
-        if not load_rng_state(resumed_from, accelerator.process_index):
-            warnings.warn(
-                f"{resumed_from}: no RNG state (rng_state_{accelerator.process_index}.*); resuming with "
-                "the current random state, so the rest of the run differs from an uninterrupted one",
-                stacklevel=2,
-            )
-        if ema is not None:
-            ema_file = resumed_from / EMA_FILE
-            if ema_file.is_file():
-                ema.load_state_dict(
-                    safetensors.torch.load_file(str(ema_file), device=str(accelerator.device))
-                )
-            else:
-                warnings.warn(
-                    f"{resumed_from}: no {EMA_FILE}; the EMA restarts from the resumed weights",
-                    stacklevel=2,
-                )
-        state = read_trainer_state(resumed_from)
-        state.total_steps = plan.total_steps
-        resume_msg = f"resuming from {resumed_from} (step {state.step}, epoch {state.epoch})"
-    else:
-        state = TrainerState(step=0, epoch=0, batches_seen=0, total_steps=plan.total_steps)
-        resume_msg = "fresh start (no checkpoint in run folder)"
-    if state.batches_seen >= plan.steps_per_epoch * cfg.grad_accum:
-        state.epoch, state.batches_seen = state.epoch + 1, 0
-    _print_plan(accelerator, cfg, plan, resume_msg, run_dir)
+    state = _start_state(run, resumed_from)
     if own_accelerator and accelerator.log_with:
         accelerator.init_trackers("ssl_waveform")
-
-    eval_model = ema.module if ema is not None else raw
-    history: list[dict[str, Any]] = []
-    last_saved = state.step if resumed_from is not None else -1
-    last_ckpt = resumed_from
-    resume_step = state.step if resumed_from is not None else None
-    checked_batch = False
-    bar = tqdm(
-        total=plan.total_steps,
-        initial=state.step,
-        disable=not accelerator.is_main_process,
-        desc="train",
-        dynamic_ncols=True,
+    resumed = resumed_from is not None
+    loop = _LoopState(
+        trainer=state,
+        last_saved=state.step if resumed else -1,
+        last_ckpt=resumed_from,
+        resume_step=state.step if resumed else None,
     )
-    model.train()
-    try:
-        while state.step < plan.total_steps and not state.stopped_early:
-            epoch_meter, window = _Meter(), _Meter()
-            batches = _eager(
-                _epoch_batches(loader, data, state.epoch, state.batches_seen, accelerator)
-            )
-            lr = 0.0
-            while state.batches_seen < plan.steps_per_epoch * cfg.grad_accum:
-                if state.step >= plan.total_steps:
-                    break
-                lr = lr_at(
-                    state.step,
-                    peak_lr=plan.peak_lr,
-                    total_steps=plan.total_steps,
-                    warmup_steps=plan.warmup_steps,
-                    min_lr=cfg.min_lr * plan.peak_lr / cfg.base_lr,
-                )
-                _set_lr(optimizer, lr)
-                _reseed(cfg.seed, state.step, accelerator.process_index)
-                loss_sum = torch.zeros((), device=accelerator.device)
-                samples = 0
-                for micro in range(cfg.grad_accum):
-                    try:
-                        batch = next(batches)
-                    except StopIteration:
-                        raise RuntimeError(
-                            f"data ended after {state.batches_seen} batches in epoch {state.epoch}"
-                            f" but {plan.batches_per_epoch} were announced (__len__); make "
-                            f"__len__ match what the dataset yields on every rank"
-                        ) from None
-                    n = _batch_size(batch)
-                    if not checked_batch and n != cfg.batch_size:
-                        raise ValueError(
-                            f"the first batch holds {n} samples but EngineConfig.batch_size="
-                            f"{cfg.batch_size}; the lr scaling assumes batch_size, so set it to "
-                            f"the data's batch size"
-                        )
-                    checked_batch = True
-                    sync = micro == cfg.grad_accum - 1
-                    with nullcontext() if sync else accelerator.no_sync(model):
-                        loss, extras = _loss_and_extras(model(batch), state.step)
-                        accelerator.backward(loss / cfg.grad_accum)
-                    loss_sum += loss.detach().float()
-                    epoch_meter.add_extras(extras, 1.0 / cfg.grad_accum)
-                    samples += n
-                    state.batches_seen += 1
-                step_loss = float(accelerator.reduce(loss_sum / cfg.grad_accum, "mean"))
-                if not math.isfinite(step_loss):
-                    raise NonFiniteLossError(
-                        f"non-finite loss {step_loss} at step {state.step} (epoch {state.epoch}) "
-                        f"in {run_dir}; no checkpoint of this state was written, the last good "
-                        f"one is {latest_checkpoint(run_dir) or 'none (no checkpoint yet)'}. "
-                        "Try a lower base_lr, enable clip_grad, prefer bf16 to fp16, and check "
-                        "the data for NaN/inf."
-                    )
-                if cfg.clip_grad is not None:
-                    accelerator.clip_grad_norm_(model.parameters(), cfg.clip_grad)
-                optimizer.step()
-                optimizer.zero_grad(set_to_none=True)
-                if ema is not None:
-                    ema.update(raw, step=state.step)
-                state.step += 1
-                for meter in (epoch_meter, window):
-                    meter.loss += step_loss
-                    meter.steps += 1
-                    meter.samples += samples * accelerator.num_processes
-                bar.update(1)
-                if state.step % cfg.log_every == 0:
-                    rate = window.samples / max(time.perf_counter() - window.start, 1e-9)
-                    bar.set_postfix(
-                        loss=f"{window.loss / window.steps:.4g}", lr=f"{lr:.3g}", sps=f"{rate:.0f}"
-                    )
-                    accelerator.log(
-                        {
-                            "train/loss": window.loss / window.steps,
-                            "train/lr": lr,
-                            "train/samples_per_s": rate,
-                        },
-                        step=state.step,
-                    )
-                    window = _Meter()
-                epoch_done = state.batches_seen >= plan.steps_per_epoch * cfg.grad_accum
-                if (
-                    state.step % cfg.checkpoint_every == 0
-                    and state.step < plan.total_steps
-                    and not epoch_done
-                ):
-                    last_ckpt = save_checkpoint(
-                        accelerator, run_dir, state, config_to_save, cfg.keep_checkpoints, ema
-                    )
-                    last_saved = state.step
-
-            record = _end_epoch(
-                accelerator, cfg, state, epoch_meter, lr, eval_model, eval_fn, export_fn, run_dir
-            )
-            if resume_step is not None:
-                record["resumed_from_step"] = resume_step
-                resume_step = None
-            if accelerator.is_main_process:
-                with open(run_dir / LOG_FILE, "a") as fh:
-                    fh.write(json.dumps(record) + "\n")
-            history.append(record)
-            model.train()
-            accelerator.log({f"epoch/{k}": v for k, v in record.items()}, step=state.step)
-            if state.step < plan.total_steps and not state.stopped_early:
-                state.epoch, state.batches_seen = state.epoch + 1, 0
-            last_ckpt = save_checkpoint(
-                accelerator, run_dir, state, config_to_save, cfg.keep_checkpoints, ema
-            )
-            last_saved = state.step
-    finally:
-        bar.close()
-
-    if last_saved != state.step or last_ckpt is None:
-        last_ckpt = save_checkpoint(
-            accelerator, run_dir, state, config_to_save, cfg.keep_checkpoints, ema
-        )
-    if export_fn is not None and accelerator.is_main_process:
-        export_fn(eval_model, run_dir, "final")
-    accelerator.wait_for_everyone()
-    if own_accelerator:
-        accelerator.end_training()
-    return TrainResult(
-        run_dir=run_dir,
-        steps=state.step,
-        total_steps=plan.total_steps,
-        # batches_seen is 0 only right after an epoch was completed and the next one not begun.
-        epochs_completed=state.epoch + (1 if state.batches_seen > 0 else 0),
-        loss=history[-1]["loss"] if history else None,
-        last_checkpoint=last_ckpt,
-        resumed_from=resumed_from,
-        best_metric=state.best_metric,
-        stopped_early=state.stopped_early,
-        history=history,
-    )
+    _run_epochs(run, loop)
+    return _finish(run, loop, resumed_from, own_accelerator)

@@ -10,24 +10,20 @@ window, channel names, normalisation, the encoder's config and training provenan
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import safetensors.torch
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ssl_waveform.models.encoder import Encoder
+from ssl_waveform.models.encoder import CONFIG_FILE, WEIGHTS_FILE, Encoder, save_model_folder
 
 CLASSIFIER_FORMAT = "ssl_waveform.classifier"
 CLASSIFIER_VERSION = 1
-WEIGHTS_FILE = "model.safetensors"
-CONFIG_FILE = "config.json"
 
 
 @dataclass
@@ -221,15 +217,7 @@ class Classifier(nn.Module):
 
     def save(self, path: str | Path, training: dict[str, Any] | None = None) -> Path:
         """Write the classifier folder atomically (temporary names, then rename)."""
-        folder = Path(path)
-        folder.mkdir(parents=True, exist_ok=True)
-        tensors = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
-        tmp_w, tmp_c = folder / f".{WEIGHTS_FILE}.tmp", folder / f".{CONFIG_FILE}.tmp"
-        safetensors.torch.save_file(tensors, str(tmp_w), metadata={"format": "pt"})
-        tmp_c.write_text(json.dumps(self.config(training), indent=2, sort_keys=True) + "\n")
-        os.replace(tmp_w, folder / WEIGHTS_FILE)
-        os.replace(tmp_c, folder / CONFIG_FILE)
-        return folder
+        return save_model_folder(path, self.state_dict(), self.config(training))
 
 
 def load_classifier(path: str | Path, map_location: str | torch.device = "cpu") -> Classifier:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import datetime
 import json
-import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ import timm
 import torch
 from torch import nn
 
+from ssl_waveform._atomic import atomic_path, atomic_write_text
 from ssl_waveform.models.convnext1d import available_convnext1d, create_convnext1d
 from ssl_waveform.models.imagenet import (
     PACKAGED_IMAGENET,
@@ -172,18 +172,9 @@ class Encoder(nn.Module):
         Returns:
             The folder path.
         """
-        folder = Path(path)
-        folder.mkdir(parents=True, exist_ok=True)
         if provenance:
             self.config["provenance"] = {**self.config.get("provenance", {}), **provenance}
-        tensors = {k: v.detach().cpu().contiguous() for k, v in self.backbone.state_dict().items()}
-        tmp_weights = folder / f".{WEIGHTS_FILE}.tmp"
-        tmp_config = folder / f".{CONFIG_FILE}.tmp"
-        safetensors.torch.save_file(tensors, str(tmp_weights), metadata={"format": "pt"})
-        tmp_config.write_text(json.dumps(self.config, indent=2, sort_keys=True) + "\n")
-        os.replace(tmp_weights, folder / WEIGHTS_FILE)
-        os.replace(tmp_config, folder / CONFIG_FILE)
-        return folder
+        return save_model_folder(path, self.backbone.state_dict(), self.config)
 
 
 def _build_transform(config: dict[str, Any]) -> WaveformTransform:
@@ -396,6 +387,32 @@ def _backbone_from_folder(config: dict[str, Any], path: Path) -> Any:
     backbone = _build_backbone(config)
     _load_weights(backbone, weights)
     return backbone
+
+
+def save_model_folder(
+    path: str | Path, state: Mapping[str, torch.Tensor], config: Mapping[str, Any]
+) -> Path:
+    """Write a model folder: ``model.safetensors`` (``state``) and ``config.json`` (``config``).
+
+    The writer of encoder and classifier folders. The config is serialised before anything is written;
+    each file is written under a temporary name and renamed, weights first.
+
+    Args:
+        path: Output folder (created if needed; existing files of the same names are replaced).
+        state: A state dict; tensors are saved detached, on the CPU and contiguous.
+        config: JSON-serialisable config, written with sorted keys.
+
+    Returns:
+        The folder path.
+    """
+    folder = Path(path)
+    text = json.dumps(config, indent=2, sort_keys=True) + "\n"
+    folder.mkdir(parents=True, exist_ok=True)
+    tensors = {k: v.detach().cpu().contiguous() for k, v in state.items()}
+    with atomic_path(folder / WEIGHTS_FILE) as tmp:
+        safetensors.torch.save_file(tensors, str(tmp), metadata={"format": "pt"})
+    atomic_write_text(folder / CONFIG_FILE, text)
+    return folder
 
 
 def load_safetensors(path: str | Path, device: str = "cpu") -> dict[str, torch.Tensor]:

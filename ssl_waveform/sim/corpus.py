@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from ssl_waveform._atomic import atomic_write_json
 from ssl_waveform.sim.config import SimConfig, class_probabilities, sample_windows
 from ssl_waveform.sim.point import CONTROL_MODES, SWITCHES
 from ssl_waveform.sim.sensors import apply_sensor
@@ -103,7 +104,7 @@ def _same_settings(root: Path, description: dict[str, Any]) -> None:
                 "delete the folder"
             )
         root.mkdir(parents=True, exist_ok=True)
-        stamp.write_text(json.dumps(wanted, indent=1) + "\n")
+        atomic_write_json(stamp, wanted, indent=1)
         return
     diff = sorted(k for k in set(old) | set(wanted) if old.get(k) != wanted.get(k))
     if diff:
