@@ -5,7 +5,9 @@ counts, per-channel statistics and size on disk (opening a corpus checks every s
 the manifest; ``--verify`` also reads every window once, so HDF5 checks each chunk's checksum);
 ``python -m ssl_waveform.corpus verify DIR`` does only that check; ``python -m ssl_waveform.corpus plot DIR --n 8
 --out FILE.png`` saves a grid of example windows (one row per
-class when labeled).
+class when labeled); ``python -m ssl_waveform.corpus subset DIR --out NEW --parts train val --unlabeled`` writes the
+windows of some parts of fine-tuning's split (same fractions, seed and grouping as ``finetune``) as a new corpus,
+e.g. every recording outside the test split for self-supervised pretraining.
 """
 
 from __future__ import annotations
@@ -43,7 +45,57 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("--n", type=int, default=8, help="windows (per class when labeled)")
     plot.add_argument("--out", required=True, help="image file (.png, .pdf, ...)")
     plot.add_argument("--seed", type=int, default=0)
+    subset = sub.add_parser(
+        "subset",
+        help="write the windows of parts of fine-tuning's train/val/test split as a new corpus",
+    )
+    subset.add_argument("dir", help="labeled corpus")
+    subset.add_argument("--out", required=True, help="new corpus folder (must not exist)")
+    subset.add_argument(
+        "--parts",
+        nargs="+",
+        choices=["train", "val", "test"],
+        default=["train", "val"],
+        help="parts to keep (default: train val, i.e. everything outside the test split)",
+    )
+    subset.add_argument(
+        "--unlabeled", action="store_true", help="drop the labels (a pretraining corpus)"
+    )
+    # the same defaults as python -m ssl_waveform.finetune, so the parts are that command's parts
+    subset.add_argument("--val-fraction", type=float, default=0.15)
+    subset.add_argument("--test-fraction", type=float, default=0.25)
+    subset.add_argument("--split-seed", type=int, default=0)
+    subset.add_argument(
+        "--split-by",
+        default="auto",
+        help="auto (the corpus's source recording when it has one), none, or a metadata field",
+    )
     return p
+
+
+def _subset(args: argparse.Namespace, corpus: Corpus) -> str:
+    import numpy as np
+
+    from .data import write_subset
+    from .finetune.splits import split_corpus
+
+    splits = split_corpus(
+        corpus,
+        val_fraction=args.val_fraction,
+        test_fraction=args.test_fraction,
+        seed=args.split_seed,
+        split_by=args.split_by,
+    )
+    idx = np.concatenate([getattr(splits, part) for part in args.parts])
+    out = write_subset(
+        corpus,
+        args.out,
+        idx,
+        labeled=not args.unlabeled,
+        description={"parts": list(args.parts), "split_seed": args.split_seed},
+    )
+    kind = "unlabeled" if args.unlabeled else "labeled"
+    return f"{out}: {idx.size} of {corpus.num_windows} windows ({', '.join(args.parts)}; {kind})"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -62,6 +114,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 corpus.verify()
             d = describe(corpus)
             print(json.dumps(d, indent=2) if args.json else format_description(d))
+        elif args.command == "subset":
+            print(_subset(args, corpus))
         else:
             if args.n < 1:
                 raise CorpusError(f"--n must be >= 1, got {args.n}")

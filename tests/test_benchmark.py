@@ -13,6 +13,9 @@ from ssl_waveform.benchmark import PRESETS, BenchmarkConfig, run_benchmark
 from ssl_waveform.benchmark.__main__ import main
 from ssl_waveform.benchmark.baselines import fft_features, knn_predict, logistic_regression
 from ssl_waveform.benchmark.datasets import add_noise
+from ssl_waveform.benchmark.runner import ITSC_SPLIT
+from ssl_waveform.data import Corpus
+from ssl_waveform.finetune import split_corpus
 
 EXTERNAL_DATA = Path(__file__).resolve().parents[2] / "shared" / "external_data"
 
@@ -81,6 +84,12 @@ def test_smoke_preset_report_and_resume(tmp_path: Path, capsys) -> None:
         assert test_set in report
     if EXTERNAL_DATA.is_dir():
         assert "itsc_real" in report
+        assert "| MAE on the real recordings (test recordings left out) |" in report
+        # real-data pretraining never sees a window of a test recording
+        itsc, pre = Corpus(out / "data" / "itsc"), Corpus(out / "data" / "itsc_pretrain")
+        test = split_corpus(itsc, **ITSC_SPLIT).test
+        assert pre.class_names is None and pre.num_windows == itsc.num_windows - test.size
+        assert not set(itsc.meta("source")[test]) & set(pre.meta("source"))
     else:
         assert "skipped: ../shared/external_data/ITSC not found" in report
     assert (out / "noise_robustness.png").is_file()

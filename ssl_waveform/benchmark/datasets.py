@@ -30,7 +30,14 @@ TRAIN_RANGES: dict[str, Any] = {"vdc": (200.0, 600.0), "f": (20.0, 70.0), "tau":
 SHIFT_RANGES: dict[str, Any] = {"vdc": (600.0, 800.0), "f": (70.0, 100.0), "tau": (10e-3, 20e-3)}
 
 # seeds of the simulated corpora; test seeds never appear in training
-SEEDS = {"unlabeled": 100, "labeled": 101, "in_dist": 200, "op_shift": 201, "closed_loop": 202}
+SEEDS = {
+    "unlabeled": 100,
+    "labeled": 101,
+    "sim_like_itsc": 102,
+    "in_dist": 200,
+    "op_shift": 201,
+    "closed_loop": 202,
+}
 
 
 def sim_config(kind: str, preset: Preset):
@@ -46,7 +53,9 @@ def sim_config(kind: str, preset: Preset):
         return dataclasses.replace(base, **SHIFT_RANGES)
     if kind == "closed_loop":
         return dataclasses.replace(base, closed_loop_fraction=1.0, **TRAIN_RANGES)
-    raise KeyError(f"unknown benchmark corpus kind {kind!r}; valid: {sorted(SEEDS)}")
+    raise KeyError(
+        f"unknown benchmark corpus kind {kind!r}; valid: {sorted(set(SEEDS) - {'sim_like_itsc'})}"
+    )
 
 
 def sim_corpus(out: Path, kind: str, preset: Preset) -> Path:
@@ -79,12 +88,43 @@ def itsc_corpus(out: Path, external_data: Path | None, preset: Preset) -> Path |
             [external_data / ITSC_SUBDIR],
             root,
             sample_rate=1000.0,
-            window=preset.itsc_window,
-            hop=preset.itsc_hop,
+            window=preset.real.window,
+            hop=preset.real.hop,
             channels=["ia", "ib", "ic"],
             labels_from_folders=True,
             progress=False,
         )
+    return root
+
+
+def itsc_pretraining_corpus(out: Path, itsc: Path, split: dict[str, Any]) -> Path:
+    """The ITSC windows outside the test split (training and validation recordings), unlabeled: what a user
+    pretrains on when the recordings they will be judged on must stay unseen."""
+    from ssl_waveform.data import Corpus, write_subset
+    from ssl_waveform.finetune import split_corpus
+
+    root = out / "data" / "itsc_pretrain"
+    if not (root / "manifest.json").is_file():
+        corpus = Corpus(itsc)
+        splits = split_corpus(corpus, **split)
+        write_subset(corpus, root, np.concatenate([splits.train, splits.val]), labeled=False)
+    return root
+
+
+def sim_corpus_like_itsc(out: Path, windows: int, preset: Preset) -> Path:
+    """Unlabeled simulated windows at the ITSC recordings' rate and length (broad randomisation, 1 kHz)."""
+    from ssl_waveform.sim.config import SimConfig
+    from ssl_waveform.sim.corpus import write_corpus
+
+    root = out / "data" / "sim_like_itsc"
+    if not (root / "manifest.json").is_file():
+        print(f"[benchmark] simulating {windows} windows at 1 kHz for mae-sim")
+        cfg = SimConfig.pretraining(
+            sample_rate=1000.0,
+            window=preset.real.window,
+            windows_per_shard=preset.windows_per_shard,
+        )
+        write_corpus(root, cfg, windows, seed=SEEDS["sim_like_itsc"], labeled=False)
     return root
 
 

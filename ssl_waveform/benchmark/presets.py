@@ -37,6 +37,58 @@ class Axis:
         return self.mode_budgets.get(mode, self.budgets)
 
 
+@dataclass
+class RealAxis:
+    """The real-data axis: the ITSC motor currents (1 kHz, 13 classes), split by recording.
+
+    Its settings were chosen on the validation recordings by ``benchmarks/itsc_ablation.py`` (docs/results.md,
+    "Real data"): at 1 kHz a 60 Hz period is 17 samples, where the 1-D encoder on the raw waveform learns what
+    the fold image loses, and the class signal (phase amplitude ratios) survives only augmentations that scale
+    every phase alike.
+
+    Attributes:
+        encoder: backbone of the real-data cells.
+        representation: its representation.
+        inits: ``scratch``; ``mae-real`` (MAE on the ITSC recordings outside the test split, labels unused);
+            ``mae-sim`` (MAE on simulated windows at the recordings' rate and length); ``imagenet``
+            (``imagenet_encoder`` on ``imagenet_representation``: ImageNet weights need a 2-D input).
+        budgets: labels per class (0 = all training windows).
+        window: window length in samples (1.024 s at 1 kHz).
+        hop: hop between windows.
+        augment: fine-tuning augmentation policy.
+        finetune_epochs: fine-tuning epochs (the labeled set is a few hundred windows).
+        pretrain_epochs: MAE epochs over the real recordings; the simulated corpus gets as many steps.
+        sim_windows: simulated windows for ``mae-sim``.
+        imagenet_encoder: backbone of the ImageNet row.
+        imagenet_representation: its 2-D representation.
+    """
+
+    encoder: str = "convnext1d_atto"
+    representation: str = "raw"
+    inits: list[str] = field(default_factory=lambda: ["mae-real", "mae-sim", "imagenet", "scratch"])
+    budgets: list[int] = field(default_factory=lambda: [1, 5, 0])
+    window: int = 1024
+    hop: int = 512
+    augment: str = "light"
+    finetune_epochs: int = 30
+    pretrain_epochs: int = 100
+    sim_windows: int = 2048
+    imagenet_encoder: str = "efficientnet_lite0"
+    imagenet_representation: str = "stft"
+
+    def axis(self, init: str) -> Axis:
+        """The (encoder, representation) of an initialisation's cells."""
+        if init == "imagenet":
+            return Axis(
+                self.imagenet_encoder,
+                self.imagenet_representation,
+                self.budgets,
+                [init],
+                ["finetune"],
+            )
+        return Axis(self.encoder, self.representation, self.budgets, [init], ["finetune"])
+
+
 ALL_INITS = ["mae", "simclr", "imagenet", "scratch"]
 SECONDARY_INITS = ["mae", "imagenet", "scratch"]
 # EfficientNet-Lite0: the one CNN whose ImageNet weights ship in a package (extra ssl_waveform[imagenet]);
@@ -61,9 +113,7 @@ class Preset:
     image_size: int = 64
     snr_db: list[float] = field(default_factory=lambda: [40.0, 30.0, 20.0, 10.0])
     noise_budget: int = 10
-    itsc_budgets: list[int] = field(default_factory=lambda: [1, 5, 0])
-    itsc_window: int = 1024
-    itsc_hop: int = 512
+    real: RealAxis = field(default_factory=RealAxis)
     windows_per_shard: int = 1024
     min_batches_per_epoch: int = 8
 
@@ -93,7 +143,14 @@ PRESETS: dict[str, Preset] = {
         image_size=64,
         snr_db=[20.0, 10.0],
         noise_budget=1,
-        itsc_budgets=[1],
+        real=RealAxis(
+            encoder="convnext1d_test",
+            inits=["mae-real", "scratch"],
+            budgets=[1],
+            finetune_epochs=1,
+            pretrain_epochs=1,
+            sim_windows=0,
+        ),
         windows_per_shard=128,
         min_batches_per_epoch=2,
     ),
@@ -161,7 +218,6 @@ PRESETS: dict[str, Preset] = {
         finetune_batch=32,
         min_batches_per_epoch=6,
         noise_budget=5,
-        itsc_budgets=[1, 5, 0],
     ),
     "gpu": Preset(
         name="gpu",
@@ -181,6 +237,5 @@ PRESETS: dict[str, Preset] = {
         finetune_batch=64,
         image_size=128,
         noise_budget=10,
-        itsc_budgets=[1, 5, 0],
     ),
 }

@@ -20,7 +20,13 @@ from typing import Any
 import numpy as np
 
 from ssl_waveform.benchmark.baselines import fft_features, knn_predict, logistic_regression
-from ssl_waveform.benchmark.datasets import add_noise, itsc_corpus, sim_corpus
+from ssl_waveform.benchmark.datasets import (
+    add_noise,
+    itsc_corpus,
+    itsc_pretraining_corpus,
+    sim_corpus,
+    sim_corpus_like_itsc,
+)
 from ssl_waveform.benchmark.presets import PRESETS, Axis, Preset
 from ssl_waveform.data import Corpus
 from ssl_waveform.engine import read_log
@@ -56,6 +62,11 @@ class BenchmarkConfig:
     external_data: str = ""
     seeds: list[int] = field(default_factory=list)
     cells: list[str] = field(default_factory=list)
+
+
+# the real-data cells' split: by recording, 3 training, 1 validation and 1 test recording of each class's 5
+ITSC_SPLIT = {"val_fraction": 0.2, "test_fraction": 0.2, "seed": 0}
+REAL_INITS = {"mae-real": "real", "mae-sim": "sim"}
 
 
 def _write_json(path: Path, data: Any) -> None:
@@ -134,24 +145,49 @@ class Benchmark:
 
     def pretrained(self, method: str, axis: Axis) -> Path:
         """Encoder folder of ``method`` for this axis, pretraining it first if needed (resumable)."""
+        run_dir = self.out / "pretrain" / f"{method}-{axis.encoder}-{axis.representation}"
+        epochs = axis.pretrain_epochs.get(method, self.preset.pretrain_epochs)
+        return self._pretrain(
+            method, axis, self.unlabeled, run_dir, epochs, self.preset.pretrain_batch
+        )
+
+    def pretrained_real(self, init: str, axis: Axis) -> Path:
+        """MAE encoder of a real-data init: on the ITSC recordings outside the test split (``mae-real``) or on
+        simulated windows at their rate and length (``mae-sim``, as many optimizer steps)."""
+        real = self.preset.real
+        assert self.itsc is not None
+        recordings = itsc_pretraining_corpus(self.out, self.itsc, ITSC_SPLIT)
+        epochs = real.pretrain_epochs
+        data = recordings
+        if init == "mae-sim":
+            data = sim_corpus_like_itsc(self.out, real.sim_windows, self.preset)
+            epochs = max(
+                1, round(epochs * Corpus(recordings).num_windows / Corpus(data).num_windows)
+            )
+        run_dir = self.out / "pretrain" / f"{init}-itsc-{axis.encoder}-{axis.representation}"
+        return self._pretrain("mae", axis, data, run_dir, epochs, batch=32, name=init)
+
+    def _pretrain(
+        self, method: str, axis: Axis, data: Path, run_dir: Path, epochs: int, batch: int,
+        name: str = "",
+    ) -> Path:  # fmt: skip
         from ssl_waveform.pretrain import MAEConfig, SimCLRConfig, pretrain_mae, pretrain_simclr
 
-        run_dir = self.out / "pretrain" / f"{method}-{axis.encoder}-{axis.representation}"
         encoder_dir = run_dir / "encoder"
         cost_file = run_dir / "cost.json"
         if encoder_dir.is_dir() and cost_file.is_file():
             return encoder_dir
-        p = self.preset
         cfg: Any = MAEConfig() if method == "mae" else SimCLRConfig()
-        cfg.data, cfg.run_dir, cfg.runs = str(self.unlabeled), str(run_dir), self.cfg.runs
+        cfg.data, cfg.run_dir, cfg.runs = str(data), str(run_dir), self.cfg.runs
         cfg.encoder.name, cfg.encoder.representation = axis.encoder, axis.representation
-        cfg.encoder.image_size = p.image_size
-        epochs = axis.pretrain_epochs.get(method, p.pretrain_epochs)
+        cfg.encoder.image_size = self.preset.image_size
         cfg.engine = dataclasses.replace(
             cfg.engine,
             epochs=epochs,
-            batch_size=p.pretrain_batch,
-            warmup_epochs=0.2 * epochs,  # short runs keep a real cosine decay
+            batch_size=batch,
+            warmup_epochs=0.2 * epochs
+            if epochs <= 20
+            else 0.1 * epochs,  # short runs keep a real cosine decay
             seed=0,
         )
         result = (pretrain_mae if method == "mae" else pretrain_simclr)(cfg)
@@ -159,20 +195,22 @@ class Benchmark:
         _write_json(
             cost_file,
             {
-                "method": method,
+                "method": name or method,
                 "encoder": axis.encoder,
                 "representation": axis.representation,
                 "steps": result.steps,
                 "epochs": len(log),
                 "wall_time_s": sum(r["wall_time_s"] for r in log),
                 "samples_per_s": _samples_per_s(log),
-                "unlabeled_windows": p.unlabeled_windows,
+                "unlabeled_windows": Corpus(data).num_windows,
                 "final_loss": log[-1]["loss"] if log else None,
             },
         )
         return encoder_dir
 
     def init_for(self, init: str, axis: Axis) -> str:
+        if init in REAL_INITS:
+            return str(self.pretrained_real(init, axis))
         if init in ("mae", "simclr"):
             return str(self.pretrained(init, axis))
         return init
@@ -256,13 +294,23 @@ class Benchmark:
         cfg = self._finetune_cfg(
             axis, self.init_for(init, axis), budget, seed, "finetune", self.itsc, run_dir
         )
-        cfg.val_fraction, cfg.test_fraction = 0.2, 0.2
+        self._itsc_settings(cfg)
         result = finetune(cfg)
         base = self._base(
             axis, init, budget, seed, "finetune", result.metrics["wall_time_s"], run_dir
         )
         base["train_samples_per_s"] = _train_rate(run_dir)
         return self._rows(base, {"itsc_real": result.metrics})
+
+    def _itsc_settings(self, cfg: Any) -> None:
+        real = self.preset.real
+        cfg.val_fraction, cfg.test_fraction = (
+            ITSC_SPLIT["val_fraction"],
+            ITSC_SPLIT["test_fraction"],
+        )
+        cfg.split_seed = int(ITSC_SPLIT["seed"])
+        cfg.augment = real.augment
+        cfg.engine = dataclasses.replace(cfg.engine, epochs=real.finetune_epochs)
 
     def run_itsc_classical_cell(self, budget: int, seed: int) -> list[dict]:
         """The classical floor on the real data: same recording-wise split and labeled subset as the
@@ -274,7 +322,7 @@ class Benchmark:
         cfg = self._finetune_cfg(
             self.preset.axes[0], "scratch", budget, seed, "finetune", self.itsc, self.out
         )
-        cfg.val_fraction, cfg.test_fraction = 0.2, 0.2
+        self._itsc_settings(cfg)
         corpus = Corpus(self.itsc)
         splits, train_idx, labels = _prepare_data(cfg, corpus)
         tests = {"itsc_real": (corpus.read(splits.test), labels[splits.test])}
@@ -409,13 +457,14 @@ class Benchmark:
                                     (name, self.run_finetune_cell, (axis, init, budget, seed, mode))
                                 )
         if self.itsc is not None:
-            axis = self.preset.axes[0]
-            for init in axis.inits:
-                for budget in self.preset.itsc_budgets:
+            real = self.preset.real
+            for init in real.inits:
+                axis = real.axis(init)
+                for budget in real.budgets:
                     for seed in self.seeds:
                         name = f"itsc-{init}-{axis.encoder}-{axis.representation}-b{_budget_name(budget)}-s{seed}"
                         cells.append((name, self.run_itsc_cell, (axis, init, budget, seed)))
-            for budget in self.preset.itsc_budgets:
+            for budget in real.budgets:
                 for seed in self.seeds:
                     name = f"logreg-{CLASSICAL}-itsc-b{_budget_name(budget)}-s{seed}"
                     cells.append((name, self.run_itsc_classical_cell, (budget, seed)))
@@ -434,7 +483,7 @@ class Benchmark:
         if fn in (self.run_classical_cell, self.run_itsc_classical_cell):
             return 0
         if fn == self.run_itsc_cell:
-            return 2 if args[2] == self.preset.itsc_budgets[0] else 5
+            return 2 if args[2] == self.preset.real.budgets[0] else 5
         axis, budget, mode = args[0], args[2], "knn" if fn == self.run_knn_cell else args[4]
         if axis is not primary:
             return 4
@@ -515,6 +564,11 @@ def run_benchmark(cfg: BenchmarkConfig, report_only: bool = False) -> Path:
         for init in a.inits
         if init in ("mae", "simclr")
     }
+    if bench.itsc is not None:
+        real = bench.preset.real
+        wanted |= {
+            f"{i}-itsc-{real.encoder}-{real.representation}" for i in real.inits if i in REAL_INITS
+        }
     costs = [
         json.loads(p.read_text())
         for p in sorted((bench.out / "pretrain").glob("*/cost.json"))

@@ -23,6 +23,7 @@ from .mapstyle import WindowDataset
 from .signal import resample, window_signal
 from .stats import compute_channel_stats
 from .streaming import StreamingWindowDataset
+from .subset import write_subset
 from .writer import CorpusWriter
 
 __all__ = [
@@ -49,4 +50,5 @@ __all__ = [
     "load_recording",
     "resample",
     "window_signal",
+    "write_subset",
 ]

@@ -18,7 +18,13 @@ from ssl_waveform.finetune.run import (
     last_stretch,
     resolve_init,
 )
-from ssl_waveform.finetune.splits import Splits, labeled_subset, stratified_split
+from ssl_waveform.finetune.splits import (
+    Splits,
+    labeled_subset,
+    split_corpus,
+    split_groups,
+    stratified_split,
+)
 
 __all__ = [
     "FinetuneConfig",
@@ -30,5 +36,7 @@ __all__ = [
     "labeled_subset",
     "last_stretch",
     "resolve_init",
+    "split_corpus",
+    "split_groups",
     "stratified_split",
 ]

@@ -24,7 +24,7 @@ from ssl_waveform.evaluation import (
     plot_training_curves,
 )
 from ssl_waveform.finetune.layer_decay import layer_decay_fn
-from ssl_waveform.finetune.splits import Splits, labeled_subset, stratified_split
+from ssl_waveform.finetune.splits import Splits, labeled_subset, split_corpus
 from ssl_waveform.methods.classify import Classifier, load_classifier
 from ssl_waveform.models.encoder import Encoder
 from ssl_waveform.transforms import NORMALIZATION_MODES, warn_if_mixed_units
@@ -248,14 +248,6 @@ def resolve_init(cfg: FinetuneConfig) -> str:
     return str(found) if found is not None else "scratch"
 
 
-def _split_groups(corpus: Corpus, split_by: str) -> np.ndarray | None:
-    if split_by == "none":
-        return None
-    if split_by == "auto":
-        return corpus.meta("source") if "source" in corpus.meta_fields else None
-    return corpus.meta(split_by)
-
-
 def build_encoder_for_finetune(cfg: FinetuneConfig, corpus: Corpus, init: str) -> Encoder:
     """The encoder to fine-tune: loaded from an encoder folder (keeping its representation), or created.
 
@@ -308,12 +300,12 @@ def build_encoder_for_finetune(cfg: FinetuneConfig, corpus: Corpus, init: str) -
 
 def _prepare_data(cfg: FinetuneConfig, corpus: Corpus) -> tuple[Splits, np.ndarray, np.ndarray]:
     labels = corpus.labels()
-    splits = stratified_split(
-        labels,
+    splits = split_corpus(
+        corpus,
         val_fraction=cfg.val_fraction,
         test_fraction=cfg.test_fraction,
         seed=cfg.split_seed,
-        groups=_split_groups(corpus, cfg.split_by),
+        split_by=cfg.split_by,
     )
     train_idx = labeled_subset(
         splits.train,

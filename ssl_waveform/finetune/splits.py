@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ssl_waveform.data import Corpus
+
 
 @dataclass(frozen=True)
 class Splits:
@@ -129,3 +131,32 @@ def labeled_subset(
             take = max(1, round(fraction * len(members)))  # type: ignore[operator]
         chosen.append(rng.choice(members, size=take, replace=False))
     return np.sort(np.concatenate(chosen))
+
+
+def split_groups(corpus: Corpus, split_by: str = "auto") -> np.ndarray | None:
+    """The recording id per window that a split keeps together: ``auto`` = the corpus's ``source`` field when it
+    has one, ``none`` = no grouping, else the metadata field of that name."""
+    if split_by == "none":
+        return None
+    if split_by == "auto":
+        return corpus.meta("source") if "source" in corpus.meta_fields else None
+    return corpus.meta(split_by)
+
+
+def split_corpus(
+    corpus: Corpus,
+    *,
+    val_fraction: float = 0.15,
+    test_fraction: float = 0.25,
+    seed: int = 0,
+    split_by: str = "auto",
+) -> Splits:
+    """The train/validation/test split fine-tuning makes of a labeled corpus (by recording when grouped); the
+    same arguments give the same split everywhere (fine-tuning, the benchmark, ``corpus subset``)."""
+    return stratified_split(
+        corpus.labels(),
+        val_fraction=val_fraction,
+        test_fraction=test_fraction,
+        seed=seed,
+        groups=split_groups(corpus, split_by),
+    )
