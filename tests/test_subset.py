@@ -28,7 +28,10 @@ def make(root: Path) -> Path:
         w.append(
             x,
             labels=(np.arange(n) // 20).astype(np.int64),
-            meta={"source": np.array([f"rec{i // 4:02d}" for i in range(n)]), "offset": np.arange(n)},
+            meta={
+                "source": np.array([f"rec{i // 4:02d}" for i in range(n)]),
+                "offset": np.arange(n),
+            },
         )
     return root
 
@@ -77,7 +80,7 @@ def test_cli_subset_leaves_out_the_test_recordings(
 ) -> None:
     src = make(tmp_path / "src")
     args = ["subset", str(src), "--out", str(tmp_path / "pre"), "--unlabeled"]
-    assert main(args + ["--test-fraction", "0.2", "--val-fraction", "0.2"]) == 0
+    assert main([*args, "--test-fraction", "0.2", "--val-fraction", "0.2"]) == 0
     assert "unlabeled" in capsys.readouterr().out
     pre = Corpus(tmp_path / "pre")
     test = split_corpus(Corpus(src), val_fraction=0.2, test_fraction=0.2).test
