@@ -606,112 +606,156 @@ def _ingest_locked(
     if (window is not None and window <= 0) or (hop is not None and hop <= 0):
         raise CorpusError(f"window and hop must be positive, got window={window}, hop={hop}")
     files, skipped = collect_files(inputs)
-    given_window = window
-    class_list, labels = folder_labels(files, classes) if labels_from_folders else (None, None)
-    if class_list is None:
-        found = _scan_class_names(files, key, labels_key, groups_key, classes)
-        if found:
-            class_list = list(classes) if classes is not None else _sorted_classes(found)
+    keys = (key, labels_key, groups_key)
+    class_list, labels = _class_list(files, labels_from_folders, classes, keys)
     lookup = {c: i for i, c in enumerate(class_list or [])}
     common = Path(os.path.commonpath([str(f.parent) for f in files]))
     remove_stale_temporaries(out)
     tmp = out.parent / f".{out.name}.ingest-{os.getpid()}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     out.parent.mkdir(parents=True, exist_ok=True)
+    run = _Run(names=list(channels) if channels is not None else None, window=window)
     try:
         writer: CorpusWriter | None = None
-        first_rate: tuple[float, Path] | None = None
-        names = list(channels) if channels is not None else None
-        recording_ids: dict[tuple[int, str], int] = {}
         for i, f in enumerate(tqdm(files, desc="ingest", unit="file", disable=not progress)):
-            item = load_input(f, key, labels_key, groups_key)
+            item, rate = _read(f, run, sample_rate, resample_to, dtype, keys)
+            if window is None:
+                _fix_window(f, item, run)
+            assert run.window is not None and run.names is not None
+            step = run.window if hop is None else hop
             rel = str(f.relative_to(common))
-            is_array = isinstance(item, WindowArray)
-            if names is None:
-                names = [f"ch{c}" for c in range(item.data.shape[-2 if is_array else 0])]
-            rate = item.sample_rate if item.sample_rate is not None else float(sample_rate)
-            if isinstance(item, WindowArray):
-                check_windows(item, names, 1, dtype)
-            else:
-                check_recording(item, names, 1, dtype)
-            if resample_to is not None:
-                item.data = resample(item.data, rate, resample_to, axis=-1)
-                rate = float(resample_to)
-            elif first_rate is None:
-                first_rate = (rate, f)
-            elif rate != first_rate[0]:
-                raise SampleRateMismatchError(
-                    f"{f}: sample rate {rate} Hz differs from {first_rate[1]} ({first_rate[0]} Hz); "
-                    "pass resample_to (--resample-to HZ) to bring all recordings to one rate"
-                )
-            if (
-                given_window is None
-            ):  # every input must be a window array of one length, kept as it is
-                if not is_array:
-                    raise CorpusError(
-                        f"{f}: a recording needs a window length; pass window (--window N)"
-                    )
-                if window is not None and item.data.shape[-1] != window:
-                    raise CorpusError(
-                        f"{f}: windows of {item.data.shape[-1]} samples, earlier inputs have {window}; pass "
-                        "window (--window N) to cut every input to one length"
-                    )
-                window = int(item.data.shape[-1])
-            assert window is not None
-            step = window if hop is None else hop
-            if isinstance(item, WindowArray):
-                check_windows(item, names, window, dtype)
-                x, y, meta = _window_array_blocks(
-                    item, rel, i, window, step, labels, lookup, classes, recording_ids
-                )
-            else:
-                check_recording(item, names, window, dtype)
-                x = window_signal(item.data, window, hop)
-                n = x.shape[0]
-                recording_ids[(i, "")] = len(recording_ids)
-                y = None if labels is None else np.full(n, labels[i], dtype=np.int64)
-                meta = {
-                    "source": np.full(n, rel),
-                    "offset": np.arange(n, dtype=np.int64) * step,
-                    "recording": np.full(n, recording_ids[(i, "")], dtype=np.int64),
-                }
+            x, y, meta = _blocks(item, rel, i, run, step, labels, lookup, classes, dtype)
             if class_list is not None and y is None:
                 raise UnknownLabelError(
                     f"{f}: has no labels while other inputs do; label every input or none"
                 )
             if writer is None:
+                ingest_info = {
+                    "inputs": [str(p) for p in inputs], "window": run.window, "hop": step,
+                    "resample_to": resample_to, "files": len(files),
+                }  # fmt: skip
                 writer = CorpusWriter(
-                    tmp,
-                    sample_rate=rate,
-                    channel_names=names,
-                    units=units,
-                    class_names=class_list,
-                    windows_per_shard=windows_per_shard,
-                    dtype=dtype,
-                    description={
-                        "ingest": {
-                            "inputs": [str(p) for p in inputs],
-                            "window": window,
-                            "hop": step,
-                            "resample_to": resample_to,
-                            "files": len(files),
-                        }
-                    },
-                )
+                    tmp, sample_rate=rate, channel_names=run.names, units=units,
+                    class_names=class_list, windows_per_shard=windows_per_shard, dtype=dtype,
+                    description={"ingest": ingest_info},
+                )  # fmt: skip
             writer.append(x, labels=y, meta=meta)
         assert writer is not None  # collect_files guarantees at least one file
         writer.finalize()
-        if out.exists():
-            trash = out.parent / f".{out.name}.old-{os.getpid()}.tmp"
-            os.replace(out, trash)
-            os.replace(tmp, out)
-            shutil.rmtree(trash)
-        else:
-            os.replace(tmp, out)
+        _publish(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return IngestReport(corpus=Corpus(out), files=files, skipped=skipped)
+
+
+@dataclass
+class _Run:
+    """What the inputs read so far fix for the later ones.
+
+    Attributes:
+        names: channel names (from ``channels`` or the first file).
+        window: window length in samples (given, or the first window array's length).
+        first_rate: ``(rate, file)`` of the first input, when not resampling.
+        recording_ids: ``(file index, group tag)`` -> recording number.
+    """
+
+    names: list[str] | None
+    window: int | None
+    first_rate: tuple[float, Path] | None = None
+    recording_ids: dict[tuple[int, str], int] = field(default_factory=dict)
+
+
+def _class_list(
+    files: Sequence[Path], labels_from_folders: bool, classes: Sequence[str] | None,
+    keys: tuple[str | None, str | None, str | None],
+) -> tuple[list[str] | None, list[int] | None]:  # fmt: skip
+    """Class list (``None``: unlabeled) and per-file folder labels (``None`` unless from folders)."""
+    if labels_from_folders:
+        return folder_labels(files, classes)
+    found = _scan_class_names(files, *keys, classes)
+    if not found:
+        return None, None
+    return (list(classes) if classes is not None else _sorted_classes(found)), None
+
+
+def _check(item: Recording | WindowArray, names: list[str], window: int, dtype: str) -> None:
+    if isinstance(item, WindowArray):
+        check_windows(item, names, window, dtype)
+    else:
+        check_recording(item, names, window, dtype)
+
+
+def _read(
+    f: Path, run: _Run, sample_rate: float, resample_to: float | None, dtype: str,
+    keys: tuple[str | None, str | None, str | None],
+) -> tuple[Recording | WindowArray, float]:  # fmt: skip
+    """Load ``f``, check channels and values, bring it to the corpus rate; returns item and rate."""
+    item = load_input(f, *keys)
+    if run.names is None:
+        n_channels = item.data.shape[-2 if isinstance(item, WindowArray) else 0]
+        run.names = [f"ch{c}" for c in range(n_channels)]
+    rate = item.sample_rate if item.sample_rate is not None else float(sample_rate)
+    _check(item, run.names, 1, dtype)
+    if resample_to is not None:
+        item.data = resample(item.data, rate, resample_to, axis=-1)
+        return item, float(resample_to)
+    if run.first_rate is None:
+        run.first_rate = (rate, f)
+    elif rate != run.first_rate[0]:
+        raise SampleRateMismatchError(
+            f"{f}: sample rate {rate} Hz differs from {run.first_rate[1]} ({run.first_rate[0]} Hz); "
+            "pass resample_to (--resample-to HZ) to bring all recordings to one rate"
+        )
+    return item, rate
+
+
+def _fix_window(f: Path, item: Recording | WindowArray, run: _Run) -> None:
+    """Without a given window, every input must be a window array of one length, kept as it is."""
+    if not isinstance(item, WindowArray):
+        raise CorpusError(f"{f}: a recording needs a window length; pass window (--window N)")
+    if run.window is not None and item.data.shape[-1] != run.window:
+        raise CorpusError(
+            f"{f}: windows of {item.data.shape[-1]} samples, earlier inputs have {run.window}; pass "
+            "window (--window N) to cut every input to one length"
+        )
+    run.window = int(item.data.shape[-1])
+
+
+def _blocks(
+    item: Recording | WindowArray, rel: str, file_index: int, run: _Run, step: int,
+    folder_labels_: list[int] | None, lookup: dict[str, int], classes: Sequence[str] | None,
+    dtype: str,
+) -> tuple[np.ndarray, np.ndarray | None, dict[str, np.ndarray]]:  # fmt: skip
+    """Windows, label ids and metadata of one input, after checking it holds a whole window."""
+    assert run.window is not None and run.names is not None
+    _check(item, run.names, run.window, dtype)
+    if isinstance(item, WindowArray):
+        return _window_array_blocks(
+            item, rel, file_index, run.window, step, folder_labels_, lookup, classes,
+            run.recording_ids,
+        )  # fmt: skip
+    x = window_signal(item.data, run.window, step)
+    n = x.shape[0]
+    run.recording_ids[(file_index, "")] = len(run.recording_ids)
+    y = None if folder_labels_ is None else np.full(n, folder_labels_[file_index], dtype=np.int64)
+    meta = {
+        "source": np.full(n, rel),
+        "offset": np.arange(n, dtype=np.int64) * step,
+        "recording": np.full(n, run.recording_ids[(file_index, "")], dtype=np.int64),
+    }
+    return x, y, meta
+
+
+def _publish(tmp: Path, out: Path) -> None:
+    """Rename the finished ``tmp`` to ``out``; an existing ``out`` is moved aside, then deleted."""
+    if out.exists():
+        trash = out.parent / f".{out.name}.old-{os.getpid()}.tmp"
+        os.replace(out, trash)
+        os.replace(tmp, out)
+        shutil.rmtree(trash)
+    else:
+        os.replace(tmp, out)
 
 
 def _window_array_blocks(

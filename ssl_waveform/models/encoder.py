@@ -275,6 +275,34 @@ def create_encoder(
     """
     kind = backbone_kind(name)
     name = resolve_encoder_name(name)
+    _check_fit(name, kind, representation, in_chans, channel_names)
+    if kind == "2d" and image_size is None:
+        image_size = DEFAULT_IMAGE_SIZE
+    rep_settings = dict(transform_kwargs or {})
+    if image_size is not None:
+        rep_settings["image_size"] = image_size
+    probe = create_pipeline(representation, in_chans, sample_rate=sample_rate, **rep_settings)
+    config = _encoder_config(
+        name, kind, in_chans, init, {"name": representation, **probe.representation.config()},
+        normalization=_normalization_config(normalization, norm_mean, norm_std),
+        sample_rate=sample_rate, window=window, channel_names=channel_names,
+        drop_path_rate=drop_path_rate,
+    )  # fmt: skip
+    if init == "scratch":
+        backbone = _build_backbone(config)
+    elif init == "imagenet":
+        backbone = _imagenet_backbone(config, imagenet_weights, inflate)
+    else:
+        backbone = _backbone_from_folder(config, Path(init))
+    config["architecture"]["num_features"] = int(backbone.num_features)
+    return Encoder(_build_transform(config), backbone, config)
+
+
+def _check_fit(
+    name: str, kind: str, representation: str, in_chans: int,
+    channel_names: Sequence[str] | None,
+) -> None:  # fmt: skip
+    """Raise unless the representation suits the backbone and there is one name per channel."""
     rep_kind = transform_class(representation).kind
     if rep_kind != kind:
         raise ValueError(
@@ -283,13 +311,32 @@ def create_encoder(
         )
     if channel_names is not None and len(channel_names) != in_chans:
         raise ValueError(f"channel_names has {len(channel_names)} entries, in_chans is {in_chans}")
-    if kind == "2d" and image_size is None:
-        image_size = DEFAULT_IMAGE_SIZE
-    rep_settings = dict(transform_kwargs or {})
-    if image_size is not None:
-        rep_settings["image_size"] = image_size
-    probe = create_pipeline(representation, in_chans, sample_rate=sample_rate, **rep_settings)
-    config: dict[str, Any] = {
+
+
+def _normalization_config(
+    mode: str, norm_mean: Sequence[float] | None, norm_std: Sequence[float] | None
+) -> dict[str, Any]:
+    """The ``normalization`` config entry; corpus statistics only go with ``mode="corpus"``."""
+    config: dict[str, Any] = {"mode": mode, "eps": 1e-6}
+    if mode == "corpus":
+        config.update(
+            mean=None if norm_mean is None else [float(v) for v in norm_mean],
+            std=None if norm_std is None else [float(v) for v in norm_std],
+        )
+    elif norm_mean is not None or norm_std is not None:
+        raise ValueError(
+            f"norm_mean/norm_std are only used with normalization='corpus', not {mode!r}"
+        )
+    return config
+
+
+def _encoder_config(
+    name: str, kind: str, in_chans: int, init: str | Path, representation: dict[str, Any], *,
+    normalization: dict[str, Any], sample_rate: float, window: int,
+    channel_names: Sequence[str] | None, drop_path_rate: float,
+) -> dict[str, Any]:  # fmt: skip
+    """The encoder config (``num_features`` is added once the backbone is built)."""
+    return {
         "format": CONFIG_FORMAT,
         "format_version": CONFIG_VERSION,
         "architecture": {
@@ -299,8 +346,8 @@ def create_encoder(
             "drop_path_rate": float(drop_path_rate),
             "reduction": Encoder.reduction,
         },
-        "representation": {"name": representation, **probe.representation.config()},
-        "normalization": {"mode": normalization, "eps": 1e-6},
+        "representation": representation,
+        "normalization": normalization,
         "input_norm": None,
         "sample_rate": float(sample_rate),
         "window": int(window),
@@ -315,24 +362,6 @@ def create_encoder(
             "versions": _versions(),
         },
     }
-    if normalization == "corpus":
-        config["normalization"].update(
-            mean=None if norm_mean is None else [float(v) for v in norm_mean],
-            std=None if norm_std is None else [float(v) for v in norm_std],
-        )
-    elif norm_mean is not None or norm_std is not None:
-        raise ValueError(
-            f"norm_mean/norm_std are only used with normalization='corpus', not {normalization!r}"
-        )
-
-    if init == "scratch":
-        backbone = _build_backbone(config)
-    elif init == "imagenet":
-        backbone = _imagenet_backbone(config, imagenet_weights, inflate)
-    else:
-        backbone = _backbone_from_folder(config, Path(init))
-    config["architecture"]["num_features"] = int(backbone.num_features)
-    return Encoder(_build_transform(config), backbone, config)
 
 
 def _imagenet_backbone(config: dict[str, Any], weights: str | Path | None, inflate: str) -> Any:

@@ -192,194 +192,248 @@ def _step_piece(tau, cur, up, lo, em, prm, vc, acc, vp, vm, st, u, iinf):
     return vc
 
 
-@njit(cache=True)
-def _simulate_one(prm, mask, h, t_begin, n_int, xbuf):
-    """Simulate one window, filling ``xbuf[n_int, N_KINDS]`` with per-sub-step averages."""
+@njit(cache=True, inline="always")
+def _zero_sequence(ra, rb, rc, zs_on):
+    """The phase references, with min-max zero-sequence injection when ``zs_on``."""
+    if zs_on:
+        z = -0.5 * (max(ra, max(rb, rc)) + min(ra, min(rb, rc)))
+        ra += z
+        rb += z
+        rc += z
+    return ra, rb, rc
+
+
+@njit(cache=True, inline="always")
+def _open_loop_ref(m, cth, sth, zs_on):
+    """Open-loop SPWM references ``(ra, rb, rc)`` at the reference phasor ``(cth, sth)``."""
+    return _zero_sequence(
+        m * sth, m * (-0.5 * sth - _SQ3_2 * cth), m * (-0.5 * sth + _SQ3_2 * cth), zs_on
+    )
+
+
+@njit(cache=True, inline="always")
+def _closed_loop_ref(prm, cur, cth, sth, t0, vc, integ, out):
+    """Closed-loop controller at a carrier trough (synchronous phasor frame, see docs/simulator.md).
+
+    Writes the references held for the next carrier period into ``out``; returns the new
+    integrator state.
+    """
     w = 2.0 * math.pi * prm[P_F]
     fsw = prm[P_FSW]
-    tc0 = prm[P_CDELAY] / fsw
-    td = prm[P_TD]
-    m = prm[P_M]
-    closed = prm[P_MODE] > 0.5
-    zs_on = prm[P_ZS] > 0.5
-    refs = np.zeros((1, 3))
-    refe = np.zeros((1, 3))
-    cur = np.zeros(3)
-    em = np.zeros(3)
-    up = np.zeros(3, dtype=np.bool_)
-    lo = np.zeros(3, dtype=np.bool_)
-    vp = np.zeros(3)
-    vm = np.zeros(3)
-    st = np.zeros(3, dtype=np.int64)
-    u = np.zeros(3)
-    iinf = np.zeros(3)
-    acc = np.zeros(N_KINDS)
-    ev = np.zeros(64)
-    code = np.zeros(64, dtype=np.int64)
-    gnow = np.zeros(3, dtype=np.bool_)
-    gdel = np.zeros(3, dtype=np.bool_)
-    hist_t = np.zeros(NH)
-    hist_l = np.zeros(NH, dtype=np.int64)
-    n_hist = 0
-    rnow = np.zeros(3)
-    vc = prm[P_VDC]
-    # phasor (cos, sin) of the reference angle at the sub-step start, advanced by rotation
-    th0 = w * t_begin + prm[P_PHASE]
-    cth = math.cos(th0)
-    sth = math.sin(th0)
-    cw = math.cos(w * h)
-    sw = math.sin(w * h)
-    de = w * 0.5 * h - prm[P_DELTA]
-    cde = math.cos(de)
-    sde = math.sin(de)
-    # closed-loop controller (synchronous phasor frame, see docs/simulator.md)
     iref = complex(prm[P_IREF_RE], prm[P_IREF_IM])
     wc = 2.0 * math.pi * (prm[P_BW] if prm[P_BW] > 0.0 else fsw / 20.0)
     kp = prm[P_L] * wc
     ki = prm[P_R] * wc
-    integ = prm[P_R] * iref
-    last_trough = -(2**62)
+    ia, ib, ic = cur[0], cur[1], cur[2]
+    re = (2.0 / 3.0) * (ia - 0.5 * ib - 0.5 * ic)
+    im = (2.0 / 3.0) * (_SQ3_2 * ib - _SQ3_2 * ic)
+    ejw = complex(cth, sth) * complex(math.cos(-prm[P_PHASE]), math.sin(-prm[P_PHASE]))
+    xph = 1j * complex(re, im) / ejw
+    err = iref - xph
+    integ += ki * err / fsw
+    lim = prm[P_VDC]
+    if abs(integ) > lim:
+        integ *= lim / abs(integ)
+    eph = prm[P_E] * complex(math.cos(-prm[P_DELTA]), math.sin(-prm[P_DELTA]))
+    vph = eph + 1j * w * prm[P_L] * xph + kp * err + integ
+    # hold the voltage phasor for one carrier period: aim at its middle
+    ang = w * (t0 + 0.5 / fsw)
+    vr = vph * complex(math.cos(ang), math.sin(ang))
+    vhalf = 0.5 * (vc if prm[P_CDC] > 0.0 else prm[P_VDC])
+    ra = vr.imag / vhalf
+    rb = (-0.5 * vr.imag - _SQ3_2 * vr.real) / vhalf
+    rc = (-0.5 * vr.imag + _SQ3_2 * vr.real) / vhalf
+    out[0], out[1], out[2] = _zero_sequence(ra, rb, rc, prm[P_ZS] > 0.5)
+    return integ
+
+
+@njit(cache=True, inline="always")
+def _back_emf(e, cth, sth, cde, sde):
+    """Phase back-EMFs at the sub-step midpoint (reference angle minus load angle)."""
+    se = sth * cde + cth * sde
+    ce = cth * cde - sth * sde
+    return e * se, e * (-0.5 * se - _SQ3_2 * ce), e * (-0.5 * se + _SQ3_2 * ce)
+
+
+@njit(cache=True, inline="always")
+def _sync_gates(refs, c0, t0, first, td, gnow, gdel, hist_t, hist_l, n_hist):
+    """Set the gate comparisons at the sub-step start; returns the new toggle-history length.
+
+    A held (closed-loop) reference may jump at the boundary: that toggle is recorded so the
+    dead-time-delayed copy follows it.
+    """
+    for x in range(3):
+        g0 = refs[x] - c0 > 0.0
+        if first:
+            gdel[x] = g0
+        elif g0 != gnow[x] and td > 0.0:
+            hist_t[n_hist] = t0
+            hist_l[n_hist] = x
+            n_hist += 1
+        gnow[x] = g0
+    return n_hist
+
+
+@njit(cache=True, inline="always")
+def _comparison_edges(refs, refe, c0, t0, t1, h, tc0, fsw, ev, code):
+    """Carrier-reference crossings inside ``(t0, t1]`` into ``ev`` / ``code``; returns their count.
+
+    The reference is linear from ``refs`` to ``refe`` over the sub-step; the carrier is linear
+    between its vertices, so each crossing is exact. Code ``x`` toggles the comparison of leg x.
+    """
+    n_ev = 0
+    tv = tc0 + (math.floor((t0 - tc0) * 2.0 * fsw) + 1.0) * 0.5 / fsw
+    cv = _carrier(tv, tc0, fsw) if tv < t1 else 0.0
+    c1_ = _carrier(t1, tc0, fsw)
+    for x in range(3):
+        d0 = refs[x] - c0
+        if tv < t1:
+            rv = refs[x] + (refe[x] - refs[x]) * (tv - t0) / h
+            dv = rv - cv
+            if (d0 > 0.0) != (dv > 0.0):
+                ev[n_ev] = t0 + (tv - t0) * d0 / (d0 - dv)
+                code[n_ev] = x
+                n_ev += 1
+            ta_, da = tv, dv
+        else:
+            ta_, da = t0, d0
+        d1 = refe[x] - c1_
+        if (da > 0.0) != (d1 > 0.0):
+            ev[n_ev] = ta_ + (t1 - ta_) * da / (da - d1)
+            code[n_ev] = x
+            n_ev += 1
+    return n_ev
+
+
+@njit(cache=True, inline="always")
+def _delayed_edges(td, t1, ev, code, n_ev, hist_t, hist_l, n_hist):
+    """Replay comparison toggles ``td`` later as codes ``x + 3``; returns ``(n_ev, n_hist)``.
+
+    The dead-time-delayed comparison toggles exactly ``td`` after the comparison did; toggles
+    not yet due by ``t1`` stay in the history.
+    """
+    for q in range(n_ev):
+        if code[q] < 3:
+            hist_t[n_hist] = ev[q]
+            hist_l[n_hist] = code[q]
+            n_hist += 1
+    q = 0
+    while q < n_hist:
+        if hist_t[q] + td <= t1:
+            ev[n_ev] = hist_t[q] + td
+            code[n_ev] = hist_l[q] + 3
+            n_ev += 1
+            n_hist -= 1
+            hist_t[q] = hist_t[n_hist]
+            hist_l[q] = hist_l[n_hist]
+        else:
+            q += 1
+    return n_ev, n_hist
+
+
+@njit(cache=True, inline="always")
+def _sort_events(ev, code, n_ev):
+    """Insertion-sort the first ``n_ev`` events by time (few per sub-step), codes alongside."""
+    for a_ in range(1, n_ev):
+        key = ev[a_]
+        kc = code[a_]
+        b_ = a_ - 1
+        while b_ >= 0 and ev[b_] > key:
+            ev[b_ + 1] = ev[b_]
+            code[b_ + 1] = code[b_]
+            b_ -= 1
+        ev[b_ + 1] = key
+        code[b_ + 1] = kc
+
+
+@njit(cache=True, inline="always")
+def _phasors(prm, t_begin, h):
+    """Reference phasor at ``t_begin`` and the sub-step rotations, each as a (cos, sin) pair.
+
+    Returns ``(cth, sth, cw, sw, cde, sde)``: the reference angle at ``t_begin``, its advance per
+    sub-step ``h``, and the offset from a sub-step start to the back-EMF angle at its midpoint.
+    """
+    w = 2.0 * math.pi * prm[P_F]
+    th0 = w * t_begin + prm[P_PHASE]
+    de = w * 0.5 * h - prm[P_DELTA]
+    return (
+        math.cos(th0),
+        math.sin(th0),
+        math.cos(w * h),
+        math.sin(w * h),
+        math.cos(de),
+        math.sin(de),
+    )
+
+
+@njit(cache=True, inline="always")
+def _rotate(c, s, cw, sw):
+    """Advance the phasor ``(c, s)`` by ``(cw, sw)``, renormalised to first order."""
+    c1 = c * cw - s * sw
+    s1 = s * cw + c * sw
+    nrm = 1.5 - 0.5 * (c1 * c1 + s1 * s1)
+    return c1 * nrm, s1 * nrm
+
+
+@njit(cache=True)
+def _simulate_one(prm, mask, h, t_begin, n_int, xbuf):
+    """Simulate one window, filling ``xbuf[n_int, N_KINDS]`` with per-sub-step averages."""
+    fsw = prm[P_FSW]
+    tc0 = prm[P_CDELAY] / fsw
+    td = prm[P_TD]
+    closed = prm[P_MODE] > 0.5
+    zs_on = prm[P_ZS] > 0.5
+    refs, refe, cur, em = np.zeros(3), np.zeros(3), np.zeros(3), np.zeros(3)
+    acc = np.zeros(N_KINDS)
+    # scratch of _step_piece
+    up, lo = np.zeros(3, dtype=np.bool_), np.zeros(3, dtype=np.bool_)
+    vp, vm, u, iinf = np.zeros(3), np.zeros(3), np.zeros(3), np.zeros(3)
+    st = np.zeros(3, dtype=np.int64)
+    # PWM edges of a sub-step: code x toggles the gate comparison of leg x, x + 3 its
+    # dead-time-delayed copy, 6 the start or end of an intermittent fault
+    ev = np.zeros(64)
+    code = np.zeros(64, dtype=np.int64)
+    gnow, gdel = np.zeros(3, dtype=np.bool_), np.zeros(3, dtype=np.bool_)
+    hist_t = np.zeros(NH)
+    hist_l = np.zeros(NH, dtype=np.int64)
+    n_hist = 0
+    vc = prm[P_VDC]
+    # phasor (cos, sin) of the reference angle at the sub-step start, advanced by rotation
+    cth, sth, cw, sw, cde, sde = _phasors(prm, t_begin, h)
+    integ = prm[P_R] * complex(prm[P_IREF_RE], prm[P_IREF_IM])
     t_on = prm[P_FON]
     t_off = prm[P_FOFF]
+    last_trough = -(2**62)
     for j in range(n_int):
         t0 = t_begin + j * h
         t1 = t0 + h
-        slot = 0
-        # reference over this sub-step
-        c1 = cth * cw - sth * sw
-        s1 = sth * cw + cth * sw
-        nrm = 1.5 - 0.5 * (c1 * c1 + s1 * s1)
-        c1 *= nrm
-        s1 *= nrm
+        c1, s1 = _rotate(cth, sth, cw, sw)
         if closed:
+            # the references are held from one carrier trough to the next
             ntr = math.floor((t0 - tc0) * fsw)
             if ntr != last_trough or j == 0:
                 last_trough = ntr
-                ia, ib, ic = cur[0], cur[1], cur[2]
-                re = (2.0 / 3.0) * (ia - 0.5 * ib - 0.5 * ic)
-                im = (2.0 / 3.0) * (_SQ3_2 * ib - _SQ3_2 * ic)
-                ejw = complex(cth, sth) * complex(math.cos(-prm[P_PHASE]), math.sin(-prm[P_PHASE]))
-                xph = 1j * complex(re, im) / ejw
-                err = iref - xph
-                integ += ki * err / fsw
-                lim = prm[P_VDC]
-                if abs(integ) > lim:
-                    integ *= lim / abs(integ)
-                eph = prm[P_E] * complex(math.cos(-prm[P_DELTA]), math.sin(-prm[P_DELTA]))
-                vph = eph + 1j * w * prm[P_L] * xph + kp * err + integ
-                # hold the voltage phasor for one carrier period: aim at its middle
-                ang = w * (t0 + 0.5 / fsw)
-                vr = vph * complex(math.cos(ang), math.sin(ang))
-                vhalf = 0.5 * (vc if prm[P_CDC] > 0.0 else prm[P_VDC])
-                rnow[0] = vr.imag / vhalf
-                rnow[1] = (-0.5 * vr.imag - _SQ3_2 * vr.real) / vhalf
-                rnow[2] = (-0.5 * vr.imag + _SQ3_2 * vr.real) / vhalf
-                if zs_on:
-                    z = -0.5 * (
-                        max(rnow[0], max(rnow[1], rnow[2])) + min(rnow[0], min(rnow[1], rnow[2]))
-                    )
-                    for x in range(3):
-                        rnow[x] += z
-            for x in range(3):
-                refs[slot, x] = rnow[x]
-                refe[slot, x] = rnow[x]
+                integ = _closed_loop_ref(prm, cur, cth, sth, t0, vc, integ, refs)
+            refe[0], refe[1], refe[2] = refs[0], refs[1], refs[2]
         else:
-            for k in range(2):
-                cc = cth if k == 0 else c1
-                ss = sth if k == 0 else s1
-                ra = m * ss
-                rb = m * (-0.5 * ss - _SQ3_2 * cc)
-                rc = m * (-0.5 * ss + _SQ3_2 * cc)
-                if zs_on:
-                    z = -0.5 * (max(ra, max(rb, rc)) + min(ra, min(rb, rc)))
-                    ra += z
-                    rb += z
-                    rc += z
-                if k == 0:
-                    refs[slot, 0] = ra
-                    refs[slot, 1] = rb
-                    refs[slot, 2] = rc
-                else:
-                    refe[slot, 0] = ra
-                    refe[slot, 1] = rb
-                    refe[slot, 2] = rc
-        # back-EMF at the sub-step midpoint (angle - load angle)
-        se = sth * cde + cth * sde
-        ce = cth * cde - sth * sde
-        em[0] = prm[P_E] * se
-        em[1] = prm[P_E] * (-0.5 * se - _SQ3_2 * ce)
-        em[2] = prm[P_E] * (-0.5 * se + _SQ3_2 * ce)
-        # PWM edges inside (t0, t1]: code x toggles the gate comparison of leg x, x + 3 its
-        # dead-time-delayed copy, 6 the start or end of an intermittent fault
+            refs[0], refs[1], refs[2] = _open_loop_ref(prm[P_M], cth, sth, zs_on)
+            refe[0], refe[1], refe[2] = _open_loop_ref(prm[P_M], c1, s1, zs_on)
+        em[0], em[1], em[2] = _back_emf(prm[P_E], cth, sth, cde, sde)
         c0 = _carrier(t0, tc0, fsw)
-        n_ev = 0
-        tv = tc0 + (math.floor((t0 - tc0) * 2.0 * fsw) + 1.0) * 0.5 / fsw
-        cv = _carrier(tv, tc0, fsw) if tv < t1 else 0.0
-        c1_ = _carrier(t1, tc0, fsw)
-        for x in range(3):
-            d0 = refs[slot, x] - c0
-            g0 = d0 > 0.0
-            if j == 0:
-                gdel[x] = g0
-            elif g0 != gnow[x] and td > 0.0:
-                # a held (closed-loop) reference jumped at the boundary: record the toggle
-                hist_t[n_hist] = t0
-                hist_l[n_hist] = x
-                n_hist += 1
-            gnow[x] = g0
-            if tv < t1:
-                rv = refs[slot, x] + (refe[slot, x] - refs[slot, x]) * (tv - t0) / h
-                dv = rv - cv
-                if (d0 > 0.0) != (dv > 0.0):
-                    ev[n_ev] = t0 + (tv - t0) * d0 / (d0 - dv)
-                    code[n_ev] = x
-                    n_ev += 1
-                ta_, da = tv, dv
-            else:
-                ta_, da = t0, d0
-            d1 = refe[slot, x] - c1_
-            if (da > 0.0) != (d1 > 0.0):
-                ev[n_ev] = ta_ + (t1 - ta_) * da / (da - d1)
-                code[n_ev] = x
-                n_ev += 1
-        # the dead-time-delayed comparison toggles exactly td after the comparison did
+        n_hist = _sync_gates(refs, c0, t0, j == 0, td, gnow, gdel, hist_t, hist_l, n_hist)
+        n_ev = _comparison_edges(refs, refe, c0, t0, t1, h, tc0, fsw, ev, code)
         if td > 0.0:
-            for q in range(n_ev):
-                if code[q] < 3:
-                    hist_t[n_hist] = ev[q]
-                    hist_l[n_hist] = code[q]
-                    n_hist += 1
-            q = 0
-            while q < n_hist:
-                if hist_t[q] + td <= t1:
-                    ev[n_ev] = hist_t[q] + td
-                    code[n_ev] = hist_l[q] + 3
-                    n_ev += 1
-                    n_hist -= 1
-                    hist_t[q] = hist_t[n_hist]
-                    hist_l[q] = hist_l[n_hist]
-                else:
-                    q += 1
-        if t0 < t_on < t1:
-            ev[n_ev] = t_on
-            code[n_ev] = 6
-            n_ev += 1
-        if t0 < t_off < t1:
-            ev[n_ev] = t_off
-            code[n_ev] = 6
-            n_ev += 1
-        for a_ in range(1, n_ev):
-            key = ev[a_]
-            kc = code[a_]
-            b_ = a_ - 1
-            while b_ >= 0 and ev[b_] > key:
-                ev[b_ + 1] = ev[b_]
-                code[b_ + 1] = code[b_]
-                b_ -= 1
-            ev[b_ + 1] = key
-            code[b_ + 1] = kc
+            n_ev, n_hist = _delayed_edges(td, t1, ev, code, n_ev, hist_t, hist_l, n_hist)
+        for t_f in (t_on, t_off):
+            if t0 < t_f < t1:
+                ev[n_ev] = t_f
+                code[n_ev] = 6
+                n_ev += 1
+        _sort_events(ev, code, n_ev)
         for k in range(N_KINDS):
             acc[k] = 0.0
+        # stepped here, not in a helper: numba cannot prune the refcounts of arrays passed to an
+        # inlined helper that calls _step_piece, which cost about a quarter of the throughput
         ta = t0
         for p in range(n_ev + 1):
             tb_ = t1 if p == n_ev else max(t0, min(t1, ev[p]))
