@@ -59,6 +59,18 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "augment": "light",
         "init": "imagenet",
     },
+    "stft_light_standardized": {
+        "encoder": "convnext_atto",
+        "representation": "stft",
+        "augment": "light",
+        "standardize_input": True,
+    },
+    "fold_light_standardized": {
+        "encoder": "convnext_atto",
+        "representation": "fold",
+        "augment": "light",
+        "standardize_input": True,
+    },
     "raw_light_per_sample": {
         "encoder": "convnext1d_atto",
         "representation": "raw",

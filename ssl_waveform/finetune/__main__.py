@@ -26,6 +26,7 @@ _FLAGS = {
     "encoder": "encoder",
     "representation": "representation",
     "normalization": "normalization",
+    "standardize_input": "standardize_input",
     "mode": "mode",
     "select": "select",
     "seed": "engine.seed",
@@ -78,6 +79,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--normalization",
         choices=FINETUNE_NORMALIZATIONS,
         help="waveform normalisation of an encoder created here (scratch/imagenet; default shared_scale, use per_sample for channels of mixed units)",
+    )
+    p.add_argument(
+        "--standardize-input",
+        action="store_const",
+        const=True,
+        help="standardise a scratch encoder's input per channel and pixel with the training windows' "
+        "statistics (for classes that differ by small deviations from a shared shape, e.g. real motor currents)",
     )
     p.add_argument("--mode", choices=["full", "probe", "two_phase"], help="default full")
     p.add_argument(

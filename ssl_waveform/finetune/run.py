@@ -73,6 +73,10 @@ class FinetuneConfig:
         normalization: waveform normalisation of an encoder created here (``scratch``/``imagenet``; a loaded
             encoder keeps its own): ``shared_scale`` (default; channels sharing a unit), ``per_sample`` (mixed
             units), ``per_sample_shared``, ``none`` (see docs/representations.md).
+        standardize_input: standardise the model input of an encoder created here (``scratch``) per channel and
+            pixel with statistics of the training split's windows, labels unused (``Encoder.standardize_inputs``); for classes
+            that differ by small deviations from a shape every window shares (real ITSC recordings,
+            docs/results.md). A pretrained encoder keeps the standardisation it was pretrained with.
         labels_per_class: draw exactly this many training windows per class (seeded); None = all.
         label_fraction: or this fraction of each class's training windows.
         val_fraction: fraction of each class (of its recordings, when grouped) for validation.
@@ -121,6 +125,7 @@ class FinetuneConfig:
     representation: str = "fold"
     image_size: int = 64
     normalization: str = "shared_scale"
+    standardize_input: bool = False
     labels_per_class: int | None = None
     label_fraction: float | None = None
     val_fraction: float = 0.15
@@ -246,6 +251,21 @@ def resolve_init(cfg: FinetuneConfig) -> str:
         return cfg.init
     found = newest_pretrained_encoder(cfg.runs)
     return str(found) if found is not None else "scratch"
+
+
+def _standardize_input(
+    cfg: FinetuneConfig, encoder: Encoder, init: str, x_train: np.ndarray
+) -> None:
+    """``standardize_input``: statistics of the labeled training windows for an encoder created here; a loaded
+    encoder keeps the input pipeline its weights were trained with."""
+    if not cfg.standardize_input:
+        return
+    if init not in ("scratch", "imagenet"):
+        print(
+            "note: standardize_input is ignored for a loaded encoder (it keeps its own input_norm)"
+        )
+        return
+    encoder.standardize_inputs(x_train)
 
 
 def build_encoder_for_finetune(cfg: FinetuneConfig, corpus: Corpus, init: str) -> Encoder:
@@ -438,9 +458,8 @@ def finetune(cfg: FinetuneConfig) -> FinetuneResult:
     # a scratch encoder's and the head's initialisation follow the run's seed
     set_seed(cfg.engine.seed)
     encoder = build_encoder_for_finetune(cfg, corpus, init)
-    window = classifier_window(cfg, corpus)
     # the classifier's window: what predict slides and its shortest input
-    encoder.config["window"] = window
+    encoder.config["window"] = window = classifier_window(cfg, corpus)
     model = Classifier(
         encoder,
         class_names,
@@ -448,6 +467,7 @@ def finetune(cfg: FinetuneConfig) -> FinetuneResult:
         head_init_scale=cfg.head_init_scale,
     )
     x_train = corpus.read(train_idx)
+    _standardize_input(cfg, encoder, init, last_stretch(corpus.read(splits.train), window))
     repeats = _repeats(len(train_idx), cfg.engine.batch_size, cfg.min_batches_per_epoch)
     train_set = _InMemory(
         x_train,

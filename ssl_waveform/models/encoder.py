@@ -23,7 +23,12 @@ from ssl_waveform.models.imagenet import (
     create_packaged_imagenet_timm,
     imagenet_mean_std,
 )
-from ssl_waveform.transforms import WaveformTransform, create_pipeline, transform_class
+from ssl_waveform.transforms import (
+    WaveformTransform,
+    create_pipeline,
+    input_statistics,
+    transform_class,
+)
 
 CONFIG_FORMAT = "ssl_waveform.encoder"
 CONFIG_VERSION = 1
@@ -110,6 +115,26 @@ class Encoder(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Embedding ``[B, D]`` of waveforms ``x`` ``[B, C, T]``."""
         return self.forward_input(self.transform(x))
+
+    def standardize_inputs(self, windows: np.ndarray | torch.Tensor) -> None:
+        """Standardise the model input with statistics of ``windows`` ``[N, C, T]`` (labels unused): per channel
+        and pixel for images, per channel for sequences (:func:`~ssl_waveform.transforms.input_statistics`).
+
+        The statistics become part of the encoder (``config["input_norm"]``): saved, reloaded, exported and
+        kept by fine-tuning a pretrained encoder.
+
+        Raises:
+            ValueError: the encoder already standardises its input (e.g. with ImageNet's mean/std).
+        """
+        if self.transform.input_mean is not None:
+            raise ValueError(
+                "this encoder already standardises its input (config input_norm, e.g. ImageNet's mean/std); "
+                "standardize_inputs applies to encoders without one"
+            )
+        x = torch.as_tensor(np.asarray(windows, dtype=np.float32))
+        mean, std = input_statistics(self.transform, x)
+        self.transform.set_input_norm(mean, std)
+        self.config["input_norm"] = {"mean": self.transform.input_mean, "std": self.transform.input_std}
 
     @torch.no_grad()
     def embed(

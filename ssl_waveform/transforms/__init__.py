@@ -20,6 +20,7 @@ from ssl_waveform.transforms.registry import (
     available_transforms,
     create_pipeline,
     create_transform,
+    input_statistics,
     transform_class,
 )
 from ssl_waveform.transforms.stft import STFTImage
@@ -41,6 +42,7 @@ __all__ = [
     "create_transform",
     "db_unit_scale",
     "estimate_fundamental",
+    "input_statistics",
     "transform_class",
     "warn_if_mixed_units",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -70,14 +71,17 @@ def create_transform(
 class WaveformTransform(nn.Module):
     """The full input pipeline of an encoder: normalisation -> representation -> input scaling.
 
-    ``input_mean`` / ``input_std`` (e.g. ImageNet's, for 3-channel images fed to an ImageNet
-    initialised backbone) standardise the representation's channels after it was computed.
+    ``input_mean`` / ``input_std`` standardise the representation after it was computed: one value per channel
+    (e.g. ImageNet's, for 3-channel images fed to an ImageNet initialised backbone), or, for images, one per
+    channel and pixel (``[C, H, W]``, or ``[C, H, 1]`` per row; see :func:`input_statistics`), which turns every
+    input into its deviation from the corpus's average image in units of its spread.
 
     Args:
         representation: The representation module.
         normalization: The waveform normalisation module.
-        input_mean: Per-channel mean subtracted from the representation, or ``None``.
-        input_std: Per-channel std the representation is divided by, or ``None``.
+        input_mean: Mean subtracted from the representation (per channel, or an array whose first axis is the
+            channel axis and that broadcasts against one representation output), or ``None``.
+        input_std: Std the representation is divided by (same shape as ``input_mean``), or ``None``.
 
     Shapes:
         ``[B, C, T] -> representation.output_shape(C, T)`` with the batch axis in front.
@@ -93,17 +97,42 @@ class WaveformTransform(nn.Module):
         super().__init__()
         if (input_mean is None) != (input_std is None):
             raise ValueError("input_mean and input_std must be given together")
-        if input_mean is not None and input_std is not None:
-            chans = representation.in_chans
-            if len(input_mean) != chans or len(input_std) != chans or min(input_std) <= 0:
-                raise ValueError(
-                    f"input_mean/input_std need {chans} entries (one per channel) and std > 0, got "
-                    f"{list(input_mean)} / {list(input_std)}"
-                )
         self.representation = representation
         self.normalization = normalization
-        self.input_mean = None if input_mean is None else [float(v) for v in input_mean]
-        self.input_std = None if input_std is None else [float(v) for v in input_std]
+        self.input_mean: Any = None
+        self.input_std: Any = None
+        if input_mean is not None and input_std is not None:
+            self.set_input_norm(input_mean, input_std)
+
+    def set_input_norm(self, mean: Any, std: Any) -> None:
+        """Standardise the representation with ``mean`` / ``std`` (see the class docstring for shapes).
+
+        Raises:
+            ValueError: shapes differ, the first axis is not the channel axis, an extra axis does not
+                broadcast against the representation's output, or a std is not positive and finite.
+        """
+        m, sd = np.asarray(mean, dtype=np.float64), np.asarray(std, dtype=np.float64)
+        chans = self.representation.in_chans
+        out_rank = 3 if self.kind == "2d" else 2
+        ok = m.shape == sd.shape and m.ndim >= 1 and m.shape[0] == chans and m.ndim in (1, out_rank)
+        if ok and m.ndim == out_rank:
+            ok = all(a in (1, b) for a, b in zip(m.shape[1:], self._output_size(), strict=True))
+        if not ok or not np.all(np.isfinite(m)) or not np.all(np.isfinite(sd)) or sd.min() <= 0:
+            raise ValueError(
+                f"input_mean/input_std need one entry per channel ({chans}) or shape [C, ...] broadcasting "
+                f"against one representation output, same shapes, finite values and std > 0; got shapes "
+                f"{m.shape} / {sd.shape}"
+            )
+        self.input_mean, self.input_std = m.tolist(), sd.tolist()
+        self._norm_arrays = (m.astype(np.float32), sd.astype(np.float32))
+
+    def _output_size(self) -> tuple[int, ...]:
+        size = getattr(self.representation, "image_size", None)
+        return (
+            (int(size), int(size))
+            if self.kind == "2d" and size
+            else (0,) * (2 if self.kind == "2d" else 1)
+        )
 
     @property
     def kind(self) -> str:
@@ -121,10 +150,11 @@ class WaveformTransform(nn.Module):
         # sums and the CWT's folding matmul lose too much precision in half precision).
         with torch.autocast(device_type=x.device.type, enabled=False):
             out = self.representation(self.normalization(x.float()))
-        if self.input_mean is not None and self.input_std is not None:
-            shape = (1, -1) + (1,) * (out.ndim - 2)
-            mean = torch.tensor(self.input_mean, device=out.device, dtype=out.dtype).view(shape)
-            std = torch.tensor(self.input_std, device=out.device, dtype=out.dtype).view(shape)
+        if self.input_mean is not None:
+            m, sd = self._norm_arrays
+            shape = (1, *m.shape) + (1,) * (out.ndim - 1 - m.ndim)
+            mean = torch.as_tensor(m, device=out.device, dtype=out.dtype).view(shape)
+            std = torch.as_tensor(sd, device=out.device, dtype=out.dtype).view(shape)
             out = (out - mean) / std
         return out
 
@@ -141,6 +171,39 @@ class WaveformTransform(nn.Module):
             if self.input_mean is None
             else {"mean": self.input_mean, "std": self.input_std},
         }
+
+
+@torch.no_grad()
+def input_statistics(
+    transform: WaveformTransform, windows: torch.Tensor, batch_size: int = 256
+) -> tuple:
+    """Mean and std of ``transform``'s representation over ``windows`` ``[N, C, T]``, before any input scaling.
+
+    Images get one value per channel and pixel (``[C, H, W]``): the classical analogue is standardising every
+    feature over the training set, which makes a class signal that is a small deviation from a shape shared by
+    every window (e.g. a few-percent change of one harmonic) as large as any other input. Sequences get one
+    value per channel (``[C]``). Stds are floored at 1e-3 of their mean so constant pixels stay finite.
+
+    Returns:
+        ``(mean, std)`` float64 arrays.
+    """
+    if windows.ndim != 3 or windows.shape[0] < 2:
+        raise ValueError(
+            f"input_statistics needs windows [N >= 2, C, T], got {tuple(windows.shape)}"
+        )
+    dims = (0,) if transform.kind == "2d" else (0, 2)  # images: per pixel; sequences: per channel
+    total = total_sq = torch.zeros(())
+    count = 0
+    for start in range(0, windows.shape[0], batch_size):
+        batch = windows[start : start + batch_size].float()
+        out = transform.representation(transform.normalization(batch)).double()
+        total = total + out.sum(dims)
+        total_sq = total_sq + out.square().sum(dims)
+        count += out.shape[0] * (1 if transform.kind == "2d" else out.shape[-1])
+    mean = total / count
+    std = (total_sq / count - mean.square()).clamp_min(0).sqrt()
+    floor = 1e-3 * float(std.mean()) + 1e-12
+    return mean.numpy(), std.clamp_min(floor).numpy()
 
 
 def create_pipeline(
