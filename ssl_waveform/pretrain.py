@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from accelerate.utils import set_seed
 from torch import nn
@@ -36,6 +37,9 @@ class EncoderSpec:
             ``per_sample_shared``, ``corpus`` (the manifest's per-channel statistics) or ``none``
             (docs/representations.md).
         drop_path: stochastic depth rate.
+        standardize_input: standardise the model input per channel and pixel with statistics of (up to 4,096
+            windows of) the pretraining corpus (``Encoder.standardize_inputs``); kept by fine-tuning unless it
+            recomputes them.
     """
 
     name: str = "convnext_atto"
@@ -45,6 +49,7 @@ class EncoderSpec:
     imagenet_weights: str | None = None
     normalization: str = "shared_scale"
     drop_path: float = 0.0
+    standardize_input: bool = False
 
 
 def _mae_engine() -> EngineConfig:
@@ -163,7 +168,7 @@ def build_encoder(spec: EncoderSpec, corpus: Corpus) -> Encoder:
     norm: dict[str, Any] = {}
     if spec.normalization == "corpus":
         norm = {"norm_mean": corpus.stats["mean"], "norm_std": corpus.stats["std"]}
-    return create_encoder(
+    encoder = create_encoder(
         spec.name,
         spec.representation,
         corpus.num_channels,
@@ -177,6 +182,14 @@ def build_encoder(spec: EncoderSpec, corpus: Corpus) -> Encoder:
         drop_path_rate=spec.drop_path,
         **norm,
     )
+    if spec.standardize_input:
+        idx = (
+            np.linspace(0, corpus.num_windows - 1, min(corpus.num_windows, 4096))
+            .round()
+            .astype(int)
+        )
+        encoder.standardize_inputs(corpus.read(np.unique(idx)), replace=True)
+    return encoder
 
 
 def _encoder_export(method_name: str, cfg: Any):

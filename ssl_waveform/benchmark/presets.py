@@ -42,9 +42,10 @@ class RealAxis:
     """The real-data axis: the ITSC motor currents (1 kHz, 13 classes), split by recording.
 
     Its settings were chosen on the validation recordings by ``benchmarks/itsc_ablation.py`` (docs/results.md,
-    "Real data"): at 1 kHz a 60 Hz period is 17 samples, where the 1-D encoder on the raw waveform learns what
-    the fold image loses, and the class signal (phase amplitude ratios) survives only augmentations that scale
-    every phase alike.
+    "Real data"): the classes differ by a few percent in harmonic levels and phase balance on top of a spectrum
+    every window shares, so the log-spectrogram (``stft``) is standardised per channel and pixel with the
+    training windows' statistics (``standardize_input``; validation accuracy with all labels 0.30 -> 0.6), and
+    the augmentation scales every phase alike (``light``), keeping the phase balance.
 
     Attributes:
         encoder: backbone of the real-data cells.
@@ -56,6 +57,8 @@ class RealAxis:
         window: window length in samples (1.024 s at 1 kHz).
         hop: hop between windows.
         augment: fine-tuning augmentation policy.
+        standardize_input: standardise the model input per channel and pixel (pretraining: with the pretraining
+            corpus's statistics; fine-tuning: recomputed on the training split's windows).
         finetune_epochs: fine-tuning epochs (the labeled set is a few hundred windows).
         pretrain_epochs: MAE epochs over the real recordings; the simulated corpus gets as many steps.
         sim_windows: simulated windows for ``mae-sim``.
@@ -63,15 +66,16 @@ class RealAxis:
         imagenet_representation: its 2-D representation.
     """
 
-    encoder: str = "convnext1d_atto"
-    representation: str = "raw"
+    encoder: str = "convnext_atto"
+    representation: str = "stft"
     inits: list[str] = field(default_factory=lambda: ["mae-real", "mae-sim", "imagenet", "scratch"])
     budgets: list[int] = field(default_factory=lambda: [1, 5, 0])
     window: int = 1024
     hop: int = 512
     augment: str = "light"
-    finetune_epochs: int = 30
-    pretrain_epochs: int = 100
+    standardize_input: bool = True
+    finetune_epochs: int = 20
+    pretrain_epochs: int = 50
     sim_windows: int = 2048
     imagenet_encoder: str = "efficientnet_lite0"
     imagenet_representation: str = "stft"
@@ -144,7 +148,7 @@ PRESETS: dict[str, Preset] = {
         snr_db=[20.0, 10.0],
         noise_budget=1,
         real=RealAxis(
-            encoder="convnext1d_test",
+            encoder="test_convnext",
             inits=["mae-real", "scratch"],
             budgets=[1],
             finetune_epochs=1,

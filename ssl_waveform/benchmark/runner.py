@@ -165,11 +165,20 @@ class Benchmark:
                 1, round(epochs * Corpus(recordings).num_windows / Corpus(data).num_windows)
             )
         run_dir = self.out / "pretrain" / f"{init}-itsc-{axis.encoder}-{axis.representation}"
-        return self._pretrain("mae", axis, data, run_dir, epochs, batch=32, name=init)
+        return self._pretrain(
+            "mae",
+            axis,
+            data,
+            run_dir,
+            epochs,
+            batch=32,
+            name=init,
+            standardize=real.standardize_input,
+        )
 
     def _pretrain(
         self, method: str, axis: Axis, data: Path, run_dir: Path, epochs: int, batch: int,
-        name: str = "",
+        name: str = "", standardize: bool = False,
     ) -> Path:  # fmt: skip
         from ssl_waveform.pretrain import MAEConfig, SimCLRConfig, pretrain_mae, pretrain_simclr
 
@@ -181,6 +190,7 @@ class Benchmark:
         cfg.data, cfg.run_dir, cfg.runs = str(data), str(run_dir), self.cfg.runs
         cfg.encoder.name, cfg.encoder.representation = axis.encoder, axis.representation
         cfg.encoder.image_size = self.preset.image_size
+        cfg.encoder.standardize_input = standardize
         cfg.engine = dataclasses.replace(
             cfg.engine,
             epochs=epochs,
@@ -310,6 +320,7 @@ class Benchmark:
         )
         cfg.split_seed = int(ITSC_SPLIT["seed"])
         cfg.augment = real.augment
+        cfg.standardize_input = real.standardize_input
         cfg.engine = dataclasses.replace(cfg.engine, epochs=real.finetune_epochs)
 
     def run_itsc_classical_cell(self, budget: int, seed: int) -> list[dict]:

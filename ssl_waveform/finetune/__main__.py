@@ -84,8 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--standardize-input",
         action="store_const",
         const=True,
-        help="standardise a scratch encoder's input per channel and pixel with the training windows' "
-        "statistics (for classes that differ by small deviations from a shared shape, e.g. real motor currents)",
+        help="standardise the model input per channel and pixel with the training windows' statistics, "
+        "replacing the encoder's own (for classes that differ by small deviations from a shared shape, e.g. "
+        "real motor currents)",
     )
     p.add_argument("--mode", choices=["full", "probe", "two_phase"], help="default full")
     p.add_argument(

@@ -73,10 +73,10 @@ class FinetuneConfig:
         normalization: waveform normalisation of an encoder created here (``scratch``/``imagenet``; a loaded
             encoder keeps its own): ``shared_scale`` (default; channels sharing a unit), ``per_sample`` (mixed
             units), ``per_sample_shared``, ``none`` (see docs/representations.md).
-        standardize_input: standardise the model input of an encoder created here (``scratch``) per channel and
-            pixel with statistics of the training split's windows, labels unused (``Encoder.standardize_inputs``); for classes
-            that differ by small deviations from a shape every window shares (real ITSC recordings,
-            docs/results.md). A pretrained encoder keeps the standardisation it was pretrained with.
+        standardize_input: standardise the model input per channel and pixel with statistics of the training
+            split's windows, labels unused (``Encoder.standardize_inputs``), replacing any the encoder had (a
+            pretraining corpus's, ImageNet's); for classes that differ by small deviations from a shape every
+            window shares (real ITSC recordings, docs/results.md). Off: a loaded encoder keeps its own.
         labels_per_class: draw exactly this many training windows per class (seeded); None = all.
         label_fraction: or this fraction of each class's training windows.
         val_fraction: fraction of each class (of its recordings, when grouped) for validation.
@@ -253,19 +253,10 @@ def resolve_init(cfg: FinetuneConfig) -> str:
     return str(found) if found is not None else "scratch"
 
 
-def _standardize_input(
-    cfg: FinetuneConfig, encoder: Encoder, init: str, x_train: np.ndarray
-) -> None:
-    """``standardize_input``: statistics of the labeled training windows for an encoder created here; a loaded
-    encoder keeps the input pipeline its weights were trained with."""
-    if not cfg.standardize_input:
-        return
-    if init not in ("scratch", "imagenet"):
-        print(
-            "note: standardize_input is ignored for a loaded encoder (it keeps its own input_norm)"
-        )
-        return
-    encoder.standardize_inputs(x_train)
+def _standardize_input(cfg: FinetuneConfig, encoder: Encoder, x_train: np.ndarray) -> None:
+    """``standardize_input``: (re)compute the input statistics on the training split's windows."""
+    if cfg.standardize_input:
+        encoder.standardize_inputs(x_train, replace=True)
 
 
 def build_encoder_for_finetune(cfg: FinetuneConfig, corpus: Corpus, init: str) -> Encoder:
@@ -467,7 +458,7 @@ def finetune(cfg: FinetuneConfig) -> FinetuneResult:
         head_init_scale=cfg.head_init_scale,
     )
     x_train = corpus.read(train_idx)
-    _standardize_input(cfg, encoder, init, last_stretch(corpus.read(splits.train), window))
+    _standardize_input(cfg, encoder, last_stretch(corpus.read(splits.train), window))
     repeats = _repeats(len(train_idx), cfg.engine.batch_size, cfg.min_batches_per_epoch)
     train_set = _InMemory(
         x_train,

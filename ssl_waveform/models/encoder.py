@@ -116,25 +116,33 @@ class Encoder(nn.Module):
         """Embedding ``[B, D]`` of waveforms ``x`` ``[B, C, T]``."""
         return self.forward_input(self.transform(x))
 
-    def standardize_inputs(self, windows: np.ndarray | torch.Tensor) -> None:
+    def standardize_inputs(self, windows: np.ndarray | torch.Tensor, replace: bool = False) -> None:
         """Standardise the model input with statistics of ``windows`` ``[N, C, T]`` (labels unused): per channel
         and pixel for images, per channel for sequences (:func:`~ssl_waveform.transforms.input_statistics`).
 
         The statistics become part of the encoder (``config["input_norm"]``): saved, reloaded, exported and
-        kept by fine-tuning a pretrained encoder.
+        kept by fine-tuning unless it recomputes them.
+
+        Args:
+            windows: waveforms in the corpus units.
+            replace: replace an existing standardisation (e.g. ImageNet's mean/std, or a pretraining corpus's
+                statistics when fine-tuning on another domain) instead of refusing.
 
         Raises:
-            ValueError: the encoder already standardises its input (e.g. with ImageNet's mean/std).
+            ValueError: the encoder already standardises its input and ``replace`` is False.
         """
-        if self.transform.input_mean is not None:
+        if self.transform.input_mean is not None and not replace:
             raise ValueError(
                 "this encoder already standardises its input (config input_norm, e.g. ImageNet's mean/std); "
                 "standardize_inputs applies to encoders without one"
             )
         x = torch.as_tensor(np.asarray(windows, dtype=np.float32))
-        mean, std = input_statistics(self.transform, x)
+        mean, std = input_statistics(self.transform, x)  # before any input scaling
         self.transform.set_input_norm(mean, std)
-        self.config["input_norm"] = {"mean": self.transform.input_mean, "std": self.transform.input_std}
+        self.config["input_norm"] = {
+            "mean": self.transform.input_mean,
+            "std": self.transform.input_std,
+        }
 
     @torch.no_grad()
     def embed(
