@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ssl_waveform.benchmark import PRESETS, BenchmarkConfig, run_benchmark
+from ssl_waveform.benchmark import PRESETS, Benchmark, BenchmarkConfig, run_benchmark
 from ssl_waveform.benchmark.__main__ import main
 from ssl_waveform.benchmark.baselines import fft_features, knn_predict, logistic_regression
 from ssl_waveform.benchmark.datasets import add_noise
@@ -138,3 +138,23 @@ def test_cells_patterns_run_only_the_matching_cells(tmp_path: Path) -> None:
     assert names and all(n.startswith("logreg-") for n in names)
     assert not (out / "pretrain").exists(), "no pretraining for cells that were not selected"
     assert "PARTIAL RUN" in (out / "report.md").read_text()
+
+
+def test_plan_names_are_unique_and_stable(tmp_path: Path) -> None:
+    # finished cells are found on disk by name: a renamed cell would be recomputed
+    bench = Benchmark(BenchmarkConfig(preset="cpu", out=str(tmp_path)))
+    bench.itsc = tmp_path / "itsc"  # plan() only asks whether the real data is there
+    plan = bench.plan()
+    names = [c.name for c in plan]
+    assert len(set(names)) == len(names)
+    for known in (
+        "finetune-mae-convnext_atto-fold-b1-s0",
+        "itsc-mae-real-convnext_atto-stft-b1-s0",
+        "logreg-classical-itsc-ball-s2",
+        "knn-scratch-convnext_atto-fold-b5-s1",
+        "probe-imagenet-convnext_atto-fold-b5-s2",
+    ):
+        assert known in names
+    priorities = [c.priority for c in plan]
+    assert priorities == sorted(priorities) and priorities[0] == 0
+    assert {c.kind for c in plan if c.name.startswith("logreg-")} == {"logreg", "itsc-logreg"}

@@ -133,10 +133,7 @@ def _real_data_section(rows: list[dict], not_run: list[dict], present: bool) -> 
 
 def _cell_key(r: dict) -> tuple:
     """What identifies the cell a row came from (real-data cells share everything else with simulated ones)."""
-    return (
-        r["init"], r["encoder"], r["representation"], r["mode"], r["label_budget"], r["seed"],
-        r["test_set"] == "itsc_real",
-    )  # fmt: skip
+    return (*_run_key(r), r["test_set"] == "itsc_real")
 
 
 def _init_rank(init: str) -> int:
@@ -234,36 +231,20 @@ def _plot_noise(rows: list[dict], axis_key: tuple[str, str, str], budget: str, p
     return True
 
 
+def _run_key(r: dict) -> tuple:
+    """What identifies the run a row came from (init, encoder, representation, mode, budget, seed)."""
+    return (r["init"], r["encoder"], r["representation"], r["mode"], r["label_budget"], r["seed"])
+
+
 def _best_worst(rows: list[dict], bench: Any, out: Path) -> list[str]:
-    cms = [r for r in rows if r["metric"] == "confusion_matrix"]
+    """Plot the in-distribution confusion matrices of the worst and the best cell; their report lines."""
     acc = {
-        (
-            r["init"],
-            r["encoder"],
-            r["representation"],
-            r["mode"],
-            r["label_budget"],
-            r["seed"],
-        ): float(r["value"])
+        _run_key(r): float(r["value"])
         for r in rows
         if r["metric"] == "accuracy" and r["test_set"] == "in_dist"
     }
-    scored = [
-        (
-            acc.get(
-                (
-                    r["init"],
-                    r["encoder"],
-                    r["representation"],
-                    r["mode"],
-                    r["label_budget"],
-                    r["seed"],
-                )
-            ),
-            r,
-        )
-        for r in cms
-    ]
+    cms = [r for r in rows if r["metric"] == "confusion_matrix"]
+    scored = [(acc.get(_run_key(r)), r) for r in cms]
     ranked = sorted(((a, r) for a, r in scored if a is not None), key=lambda t: t[0])
     if not ranked:
         return []
@@ -279,27 +260,18 @@ def _best_worst(rows: list[dict], bench: Any, out: Path) -> list[str]:
     return lines
 
 
-def write_report(
-    bench: Any, rows: list[dict], not_run: list[dict], costs: list[dict], wall: float
-) -> None:
-    """Write results.csv, report.md and the PNG plots into the benchmark's results folder."""
-    out: Path = bench.out
-    write_csv(rows, out / "results.csv")
+def _header(bench: Any, per_cell: dict[tuple, dict], costs: list[dict], wall: float) -> list[str]:
+    """Title, command, machine, compute, data and progress lines."""
     p = bench.preset
-    per_cell = {
-        _cell_key(r): r for r in rows if r["metric"] == "accuracy"
-    }  # one row per finished cell
     cells_h = sum(float(r["wall_time_s"]) for r in per_cell.values()) / 3600
     pretrain_h = sum(c["wall_time_s"] for c in costs) / 3600
-    lines = [
+    weights = bench.cfg.imagenet_weights
+    done, planned = bench.progress
+    return [
         f"# Benchmark report — preset `{p.name}`",
         "",
         f"- command: `python -m ssl_waveform.benchmark --preset {p.name}"
-        + (
-            f" --imagenet-weights {bench.cfg.imagenet_weights}"
-            if bench.cfg.imagenet_weights
-            else ""
-        )
+        + (f" --imagenet-weights {weights}" if weights else "")
         + "`",
         f"- machine: {platform.machine()}, {os.cpu_count()} CPU cores, {platform.python_version()}; "
         f"compute recorded over all invocations {pretrain_h + cells_h:.2f} h "
@@ -310,30 +282,31 @@ def write_report(
         "labeled validation data picks the epoch, so a budget of k labels per class is k labels per class",
         f"- data: {p.unlabeled_windows} unlabeled simulated windows, {p.labeled_windows} labeled "
         f"(22 classes, 80/20 train/val), {p.test_windows} windows per simulated test set; seeds {bench.seeds}",
-        f"- cells finished: {bench.progress[0]} of {bench.progress[1]} runnable planned cells"
-        + (
-            " (PARTIAL RUN: tables hold only the finished cells)"
-            if bench.progress[0] < bench.progress[1]
-            else ""
-        ),
+        f"- cells finished: {done} of {planned} runnable planned cells"
+        + (" (PARTIAL RUN: tables hold only the finished cells)" if done < planned else ""),
         "- cells are mean ± sample std over seeds (n = number of seeds); the seed changes the labeled subset "
         "and the fine-tuning run, the pretrained encoders are shared",
         "",
     ]
-    if not_run:
-        lines += ["## Not run", ""]
-        for reason in sorted({nr["reason"] for nr in not_run}):
-            lines.append(f"- ImageNet rows: {reason}")
-        lines.append("")
-    axes = [(a.encoder, a.representation) for a in p.axes]
-    modes_by_axis = {(a.encoder, a.representation): a.modes for a in p.axes}
-    present_tests = [t for t in TEST_SETS if any(r["test_set"] == t for r in rows)]
-    noise_tests = sorted({r["test_set"] for r in rows if r["test_set"].startswith("noise_")})
-    for enc, rep in axes:
-        for mode in modes_by_axis[(enc, rep)]:
+
+
+def _not_run_section(not_run: list[dict]) -> list[str]:
+    if not not_run:
+        return []
+    reasons = sorted({nr["reason"] for nr in not_run})
+    return ["## Not run", "", *(f"- ImageNet rows: {reason}" for reason in reasons), ""]
+
+
+def _axis_sections(rows: list[dict], not_run: list[dict], preset: Any, out: Path) -> list[str]:
+    """Per axis and mode: a table per simulated test set and metric, then the accuracy-vs-labels plot."""
+    present_tests = [
+        t for t in TEST_SETS if t != "itsc_real" and any(r["test_set"] == t for r in rows)
+    ]
+    lines: list[str] = []
+    for a in preset.axes:
+        enc, rep = a.encoder, a.representation
+        for mode in a.modes:
             for test_set in present_tests:
-                if test_set == "itsc_real":
-                    continue  # its own section below
                 for metric in ("accuracy", "macro_f1"):
                     table = _table(rows, test_set, metric, (enc, rep, mode), not_run)
                     if table:
@@ -347,55 +320,97 @@ def write_report(
             _plot_budget_curves(rows, (enc, rep, mode), "in_dist", out / plot)
             if (out / plot).is_file():
                 lines += [f"![accuracy vs labels per class, {enc}/{rep}/{mode}]({plot})", ""]
-    enc, rep = axes[0]
-    if noise_tests:
-        budget = str(p.noise_budget)
-        lines += [f"## Noise robustness ({budget} labels per class, {enc} / {rep} / finetune)", ""]
-        for metric in ("accuracy",):
-            for t in noise_tests:
-                table = _table(rows, t, metric, (enc, rep, "finetune"), not_run)
-                if table:
-                    lines += [f"### {t}", "", table, ""]
-        if _plot_noise(rows, (enc, rep, "finetune"), budget, out / "noise_robustness.png"):
-            lines += ["![noise robustness](noise_robustness.png)", ""]
-    lines += _real_data_section(rows, not_run, "itsc_real" in present_tests)
-    lines += ["## Cost", "", "| pretraining | encoder / representation | epochs | steps | wall time | samples/s | final loss |",
-              "|---|---|---|---|---|---|---|"]  # fmt: skip
+    return lines
+
+
+def _noise_section(rows: list[dict], not_run: list[dict], preset: Any, out: Path) -> list[str]:
+    """Accuracy on the noisy copies of the in-distribution test set, primary axis, fine-tuned."""
+    noise_tests = sorted({r["test_set"] for r in rows if r["test_set"].startswith("noise_")})
+    if not noise_tests:
+        return []
+    enc, rep = preset.axes[0].encoder, preset.axes[0].representation
+    budget = str(preset.noise_budget)
+    lines = [f"## Noise robustness ({budget} labels per class, {enc} / {rep} / finetune)", ""]
+    for t in noise_tests:
+        table = _table(rows, t, "accuracy", (enc, rep, "finetune"), not_run)
+        if table:
+            lines += [f"### {t}", "", table, ""]
+    if _plot_noise(rows, (enc, rep, "finetune"), budget, out / "noise_robustness.png"):
+        lines += ["![noise robustness](noise_robustness.png)", ""]
+    return lines
+
+
+def _pretrain_cost_table(costs: list[dict]) -> list[str]:
+    lines = ["## Cost", "", "| pretraining | encoder / representation | epochs | steps | wall time | samples/s | final loss |",
+             "|---|---|---|---|---|---|---|"]  # fmt: skip
     for c in costs:
         lines.append(
             f"| {c['method']} | {c['encoder']} / {c['representation']} | {c['epochs']} | {c['steps']} | "
             f"{c['wall_time_s'] / 60:.1f} min | {c['samples_per_s']:.0f} | {c['final_loss']:.4f} |"
         )
-    ft: dict[tuple[str, str, str, str], list[tuple[float, float]]] = defaultdict(list)
+    return lines
+
+
+def _cell_cost_table(per_cell: dict[tuple, dict]) -> list[str]:
+    """Mean wall time and training throughput of the finished cells, by evaluation, axis and budget."""
+    groups: dict[tuple[str, str, str], dict[str, list[tuple[float, float]]]] = defaultdict(
+        lambda: defaultdict(list)
+    )
     for key, r in per_cell.items():
         where = f"{r['encoder']} / {r['representation']}" + (" (ITSC)" if key[-1] else "")
-        ft[(where, r["mode"], r["label_budget"], r["init"])].append(
+        groups[(where, r["mode"], r["label_budget"])][r["init"]].append(
             (float(r["wall_time_s"]), float(r.get("train_samples_per_s") or 0))
         )
-    lines += [
+    lines = [
         "",
         "| evaluation | encoder / representation | labels per class | inits | cells | mean wall time per cell "
         "| mean training samples/s |",
         "|---|---|---|---|---|---|---|",
     ]
-    groups: dict[tuple[str, str, str], list[tuple[str, list[tuple[float, float]]]]] = defaultdict(
-        list
-    )
-    for (where, mode, budget, init), vals in ft.items():
-        groups[(where, mode, budget)].append((init, vals))
-    for (where, mode, budget), members in sorted(
+    for (where, mode, budget), by_init in sorted(
         groups.items(), key=lambda g: (g[0][0], g[0][1], _budget_key(g[0][2]))
     ):
-        vals = [v for _, vs in members for v in vs]
+        vals = [v for vs in by_init.values() for v in vs]
         rates = [v for _, v in vals if v]
-        inits = ", ".join(sorted((i for i, _ in members), key=_init_rank))
+        inits = ", ".join(sorted(by_init, key=_init_rank))
         lines.append(
             f"| {mode} | {where} | {budget} | {inits} | {len(vals)} | {np.mean([w for w, _ in vals]):.1f} s | "
             + (f"{np.mean(rates):.0f} |" if rates else "– |")
         )
+    return lines
+
+
+def _confusion_section(rows: list[dict], bench: Any, out: Path) -> list[str]:
     cm_lines = _best_worst(rows, bench, out)
-    if cm_lines:
-        lines += ["", "## Confusion matrices (in-distribution test set)", "", *cm_lines]
+    if not cm_lines:
+        return []
+    return ["", "## Confusion matrices (in-distribution test set)", "", *cm_lines]
+
+
+def write_report(
+    bench: Any, rows: list[dict], not_run: list[dict], costs: list[dict], wall: float
+) -> None:
+    """Write results.csv, report.md and the PNG plots into the benchmark's results folder.
+
+    ``bench`` is a ``Benchmark`` after its run; what is read of it: ``out``, ``preset``, ``cfg``, ``seeds``,
+    ``progress`` and ``class_names``.
+    """
+    out: Path = bench.out
+    write_csv(rows, out / "results.csv")
+    per_cell = {
+        _cell_key(r): r for r in rows if r["metric"] == "accuracy"
+    }  # one row per finished cell
+    present = any(r["test_set"] == "itsc_real" for r in rows)
+    lines = [
+        *_header(bench, per_cell, costs, wall),
+        *_not_run_section(not_run),
+        *_axis_sections(rows, not_run, bench.preset, out),
+        *_noise_section(rows, not_run, bench.preset, out),
+        *_real_data_section(rows, not_run, present),
+        *_pretrain_cost_table(costs),
+        *_cell_cost_table(per_cell),
+        *_confusion_section(rows, bench, out),
+    ]
     tmp = out / ".report.md.tmp"
     tmp.write_text("\n".join(lines) + "\n")
     os.replace(tmp, out / "report.md")
