@@ -1,111 +1,11 @@
-"""``python -m ssl_waveform.quickstart`` (what ``make quickstart`` runs): the main job on built-in defaults.
+"""``python -m ssl_waveform.quickstart``: the main job on built-in defaults (``make quickstart``).
 
-Simulates an unlabeled corpus (broad randomisation) and a labeled fault set, MAE-pretrains a ConvNeXt encoder on
-the unlabeled one, fine-tunes it and a from-scratch encoder with few labels per class for three seeds (each seed
-draws its own labeled subset; both encoders see the same ones), and prints test accuracy and macro-F1 as
-mean ± sd over the seeds. Fine-tuning keeps the last epoch of a fixed schedule, so no labeled validation data
-picks anything (and none is split off: 75 % of the labeled set is the pool the labels are drawn from, 25 % the test
-set). Every step resumes when re-run after an interruption; it takes about 8 minutes on 2 CPU cores.
+The entry point only; the command line is ``ssl_waveform.cli.quickstart``.
 """
 
-from __future__ import annotations
-
-import argparse
-import dataclasses
-import json
-import statistics
 import sys
-import time
-from pathlib import Path
 
-from ssl_waveform.builtin import builtin_labeled_corpus, builtin_unlabeled_corpus
-from ssl_waveform.finetune import FinetuneConfig, finetune
-from ssl_waveform.pretrain import MAEConfig, pretrain_mae
-
-
-def _mean_sd(values: list[float], signed: bool = False) -> str:
-    sd = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f"{statistics.mean(values):{'+' if signed else ''}.3f} ± {sd:.3f}"
-
-
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m ssl_waveform.quickstart", description=__doc__)
-    p.add_argument("--runs", default="runs", help="runs root (default %(default)s)")
-    p.add_argument("--unlabeled-windows", type=int, default=4096, help="default %(default)s")
-    p.add_argument(
-        "--labeled-windows", type=int, default=2640, help="default %(default)s (22 classes)"
-    )
-    p.add_argument("--labels-per-class", type=int, default=10, help="default %(default)s")
-    p.add_argument("--pretrain-epochs", type=int, default=6, help="default %(default)s")
-    p.add_argument("--finetune-epochs", type=int, default=12, help="default %(default)s")
-    p.add_argument(
-        "--seeds", type=int, nargs="+", default=[0, 1, 2], help="fine-tuning seeds (default 0 1 2)"
-    )
-    p.add_argument("--encoder", default="convnext_atto", help="default %(default)s")
-    p.add_argument("--representation", default="fold", help="default %(default)s")
-    return p
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    start = time.time()
-    runs = Path(args.runs)
-    out = runs / "quickstart"
-    unlabeled = builtin_unlabeled_corpus(runs, args.unlabeled_windows, seed=0)
-    labeled = builtin_labeled_corpus(runs, args.labeled_windows, seed=1)
-
-    mae = MAEConfig(data=str(unlabeled), runs=str(runs), run_dir=str(out / "pretrain_mae"))
-    mae.encoder.name, mae.encoder.representation = args.encoder, args.representation
-    mae.engine.epochs = args.pretrain_epochs
-    t0 = time.time()
-    pre = pretrain_mae(mae)
-    pretrain_s = time.time() - t0
-
-    inits = {"MAE-pretrained": str(out / "pretrain_mae" / "encoder"), "scratch": "scratch"}
-    runs_by_init: dict[str, list[dict]] = {name: [] for name in inits}
-    for seed in args.seeds:
-        for name, init in inits.items():
-            cfg = FinetuneConfig(
-                data=str(labeled),
-                runs=str(runs),
-                run_dir=str(out / f"finetune_{name.split('-')[0].lower()}_s{seed}"),
-                init=init,
-                encoder=args.encoder,
-                representation=args.representation,
-                labels_per_class=args.labels_per_class,
-                subset_seed=seed,
-                select="last",
-                val_fraction=0.0,
-            )
-            cfg.engine = dataclasses.replace(cfg.engine, epochs=args.finetune_epochs, seed=seed)
-            runs_by_init[name].append(finetune(cfg).metrics)
-
-    lines = [
-        f"| init | test accuracy (mean ± sd, {len(args.seeds)} seeds) | test macro-F1 | per seed "
-        "| labeled windows | fine-tune time per seed |",
-        "|---|---|---|---|---|---|",
-    ]
-    for name, ms in runs_by_init.items():
-        acc = [m["accuracy"] for m in ms]
-        f1 = [m["macro_f1"] for m in ms]
-        lines.append(
-            f"| {name} | {_mean_sd(acc)} | {_mean_sd(f1)} | {' / '.join(f'{a:.3f}' for a in acc)} "
-            f"| {ms[0]['num_train_windows']} | {statistics.mean(m['wall_time_s'] for m in ms):.0f} s |"
-        )
-    gains = [a["accuracy"] - b["accuracy"] for a, b in zip(*runs_by_init.values())]
-    summary = (
-        f"MAE pretraining: {pre.steps} steps on {unlabeled} in {pretrain_s:.0f} s (last epoch loss {pre.loss})\n"
-        f"fine-tuning: {args.labels_per_class} labeled windows per class from {labeled}, "
-        f"{args.finetune_epochs} epochs (last epoch kept), test set of "
-        f"{runs_by_init['scratch'][0]['num_test_windows']} windows\n\n" + "\n".join(lines) + "\n\n"
-        f"MAE - scratch, paired by seed: {_mean_sd(gains, signed=True)}\n"
-        f"total wall time {time.time() - start:.0f} s\n"
-    )
-    print("\n" + summary)
-    (out / "summary.md").write_text(summary)
-    (out / "summary.json").write_text(json.dumps(runs_by_init, indent=2, default=str))
-    return 0
-
+from ssl_waveform.cli.quickstart import main
 
 if __name__ == "__main__":
     sys.exit(main())

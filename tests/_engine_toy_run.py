@@ -1,7 +1,7 @@
 """Toy recipe over the engine, used by tests/test_engine*.py (in-process and as a subprocess).
 
 Usage: ``python tests/_engine_toy_run.py RUN_DIR [dotted.key=value ...]`` (also under ``torchrun``).
-It prints one line ``RESULT {json}`` on the main process when training ends.
+It prints one line ``RESULT {json}`` on the main process each time training ends.
 """
 
 from __future__ import annotations
@@ -10,15 +10,16 @@ import json
 import os
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch
+from accelerate import Accelerator
 from safetensors.torch import save_file
 from torch import nn
 from torch.utils.data import Dataset, IterableDataset
 
-from ssl_waveform.engine import EngineConfig, load_config, train
+from ssl_waveform.engine import EngineConfig, load_config, make_accelerator, train
 
 
 @dataclass
@@ -32,7 +33,11 @@ class ToyData:
 
 @dataclass
 class ToyConfig:
-    """The toy recipe's config: engine settings plus data and a per-step sleep for kill tests."""
+    """The toy recipe's config: engine settings plus data and a per-step sleep for kill tests.
+
+    ``resume_at`` > 0 trains twice in the same processes: first stopping at that step (``engine.max_steps``), then
+    the whole run, which resumes from the first one's checkpoint (an interrupted run and its rerun in one launch).
+    """
 
     engine: EngineConfig = field(
         default_factory=lambda: EngineConfig(
@@ -41,6 +46,7 @@ class ToyConfig:
     )
     data: ToyData = field(default_factory=ToyData)
     step_sleep_s: float = 0.0
+    resume_at: int = 0
 
 
 def _tensors(n: int, dim: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -112,9 +118,7 @@ def export_safetensors(model: nn.Module, run_dir: Path, tag: str) -> None:
     save_file(state, str(run_dir / f"export_{tag}.safetensors"))
 
 
-def main(argv: list[str]) -> None:
-    run_dir, overrides = Path(argv[0]), argv[1:]
-    cfg = load_config(ToyConfig, overrides=overrides)
+def _train(cfg: ToyConfig, run_dir: Path, accelerator: Accelerator | None = None) -> None:
     if cfg.data.iterable:
         rank = int(os.environ.get("RANK", 0))
         world = int(os.environ.get("WORLD_SIZE", 1))
@@ -124,11 +128,33 @@ def main(argv: list[str]) -> None:
     torch.manual_seed(0)
     method = ToyRegressor(cfg.data.dim, sleep_s=cfg.step_sleep_s)
     result = train(
-        method, data, cfg.engine, run_dir, config_to_save=cfg, export_fn=export_safetensors
+        method,
+        data,
+        cfg.engine,
+        run_dir,
+        config_to_save=cfg,
+        export_fn=export_safetensors,
+        accelerator=accelerator,
     )
     if int(os.environ.get("RANK", 0)) == 0:
         resumed = str(result.resumed_from) if result.resumed_from else None
         print("RESULT " + json.dumps({"steps": result.steps, "resumed_from": resumed}), flush=True)
+
+
+def main(argv: list[str]) -> None:
+    run_dir, overrides = Path(argv[0]), argv[1:]
+    cfg = load_config(ToyConfig, overrides=overrides)
+    if cfg.resume_at:
+        # one accelerator for both runs: a process group cannot be set up again under torchrun
+        accelerator = make_accelerator(cfg.engine, run_dir)
+        _train(
+            replace(cfg, engine=replace(cfg.engine, max_steps=cfg.resume_at)), run_dir, accelerator
+        )
+        accelerator.free_memory()  # forget the first run's model, optimizer and data loader
+        _train(cfg, run_dir, accelerator)
+        accelerator.end_training()
+    else:
+        _train(cfg, run_dir)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ backward on CPU with gloo, and writes its all-reduced loss and its (DDP-averaged
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import torch
@@ -41,10 +42,15 @@ class ViewsLoss(nn.Module):
 
 
 def run(rank: int, world_size: int, init_file: str, views_file: str, out_dir: str) -> None:
-    """Entry point for ``torch.multiprocessing.spawn``."""
+    """Entry point for ``torch.multiprocessing.spawn`` (or, for rank 0, a direct call in the test process)."""
     torch.set_num_threads(1)
+    # a bounded wait: a rank that died before joining fails the others instead of hanging the test run
     dist.init_process_group(
-        "gloo", init_method=f"file://{init_file}", rank=rank, world_size=world_size
+        "gloo",
+        init_method=f"file://{init_file}",
+        rank=rank,
+        world_size=world_size,
+        timeout=timedelta(seconds=120),
     )
     try:
         view0, view1 = torch.load(views_file, weights_only=True)

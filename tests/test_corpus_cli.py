@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ssl_waveform.corpus import main
+from ssl_waveform.cli.corpus import main
 from ssl_waveform.data import CorpusWriter
 
 REPO = Path(__file__).resolve().parents[1]

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ssl_waveform.corpus import main as corpus_main
+from ssl_waveform.cli.corpus import main as corpus_main
 from ssl_waveform.data import Corpus, CorpusWriter, ShardError
 
 

@@ -26,10 +26,16 @@ def _env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
 
 
+def _results(stdout: str) -> list[dict]:
+    return [
+        json.loads(ln[len("RESULT ") :]) for ln in stdout.splitlines() if ln.startswith("RESULT ")
+    ]
+
+
 def _result(stdout: str) -> dict:
-    lines = [ln for ln in stdout.splitlines() if ln.startswith("RESULT ")]
-    assert len(lines) == 1, f"expected one RESULT line (main process only), got:\n{stdout}"
-    return json.loads(lines[0][len("RESULT ") :])
+    results = _results(stdout)
+    assert len(results) == 1, f"expected one RESULT line (main process only), got:\n{stdout}"
+    return results[0]
 
 
 def test_sigkill_after_first_checkpoint_then_rerun_resumes(tmp_path):
@@ -104,6 +110,26 @@ def test_two_process_cpu_run_gives_one_checkpoint(tmp_path):
     assert not [n for n in names if n.endswith(".pkl")]  # and nothing pickled
     assert len((run / "log.jsonl").read_text().splitlines()) == 2
     assert (run / "export_final.safetensors").is_file()
+
+
+def test_two_process_iterable_run_with_accumulation_resumes_in_one_launch(tmp_path):
+    # the slow test below in one torchrun launch: the toy stops at step 3, then reruns in the same processes
+    run, done = _torchrun(
+        tmp_path,
+        "data.iterable=true",
+        "engine.epochs=2",
+        "engine.grad_accum=2",
+        "engine.checkpoint_every=1",
+        "engine.keep_checkpoints=10",
+        "resume_at=3",
+    )
+    first, again = _results(done.stdout)  # main process only: one line per run
+    assert first == {"steps": 3, "resumed_from": None}
+    assert again == {"steps": 4, "resumed_from": str(run / "checkpoints" / "step_000000003")}
+    # each rank reads 64 / (8 x 2) = 4 batches per epoch -> 2 optimizer steps per epoch
+    assert read_trainer_state(run / "checkpoints" / "step_000000003").epoch == 1
+    log = [json.loads(x) for x in (run / "log.jsonl").read_text().splitlines()]
+    assert [r["resumed_from_step"] for r in log if "resumed_from_step" in r] == [3]
 
 
 @pytest.mark.slow

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import scipy.io
 
+from ssl_waveform.cli.ingest import main as ingest_main
 from ssl_waveform.data import (
     ChannelCountError,
     CorpusError,
@@ -20,7 +21,6 @@ from ssl_waveform.data import (
     ingest,
     load_recording,
 )
-from ssl_waveform.ingest import main as ingest_main
 
 
 def rec(n: int = 100, c: int = 3, seed: int = 0) -> np.ndarray:

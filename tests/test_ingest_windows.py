@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import scipy.io
 
+from ssl_waveform.cli.ingest import main as ingest_main
 from ssl_waveform.data import (
     ChannelCountError,
     Corpus,
@@ -21,7 +22,6 @@ from ssl_waveform.data import (
     ingest,
 )
 from ssl_waveform.finetune.splits import stratified_split
-from ssl_waveform.ingest import main as ingest_main
 
 
 def windows(n: int = 12, c: int = 3, t: int = 400, seed: int = 0) -> np.ndarray:

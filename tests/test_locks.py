@@ -10,10 +10,10 @@ import pytest
 from accelerate.state import AcceleratorState
 
 from ssl_waveform._lock import FolderLockedError, exclusive
+from ssl_waveform.cli.simulate import main as simulate_main
 from ssl_waveform.data import CorpusError, ingest
 from ssl_waveform.sim import SimConfig
 from ssl_waveform.sim.corpus import write_corpus
-from ssl_waveform.simulate import main as simulate_main
 
 
 def test_a_second_ingest_into_the_same_folder_fails_at_once(tmp_path: Path) -> None:

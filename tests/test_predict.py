@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
+import runpy
 import subprocess
 import sys
 from pathlib import Path
@@ -181,6 +182,31 @@ def test_checkpoint_that_is_not_a_classifier_exits_2(tmp_path, capsys):
         capsys, "--checkpoint", tmp_path, "--input", tmp_path / "x.npz", "--output", tmp_path / "o"
     )
     assert rc == 2 and "is not a classifier folder" in err
+
+
+@pytest.mark.filterwarnings("ignore:.*found in sys.modules:RuntimeWarning")  # imported above
+def test_module_entry_point(ckpt, tmp_path, capsys, monkeypatch):
+    # the slow test below, cheaper: a new interpreter only prints the help, and the prediction runs the
+    # module's __main__ block in this process (runpy, as python -m does)
+    done = subprocess.run(
+        [sys.executable, "-m", "ssl_waveform.predict", "--help"],
+        capture_output=True, text=True, timeout=300, cwd=REPO,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("usage: python -m ssl_waveform.predict")
+    y = np.array([0, 1, 2])
+    np.savez(tmp_path / "in.npz", x=tones(y, WINDOW, seed=8), y=y)
+    monkeypatch.setattr(
+        sys, "argv",
+        ["predict", "--checkpoint", ckpt, "--input", str(tmp_path / "in.npz"), "--sample-rate", str(FS),
+         "--output", str(tmp_path / "p.csv")],
+    )  # fmt: skip
+    with pytest.raises(SystemExit) as exit_info:
+        runpy.run_module("ssl_waveform.predict", run_name="__main__")
+    assert exit_info.value.code == 0, capsys.readouterr().err
+    assert "accuracy 1.0000" in capsys.readouterr().out
+    _check_rows(_rows(tmp_path / "p.csv"), [CLASSES[c] for c in y])
 
 
 @pytest.mark.slow

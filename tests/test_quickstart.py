@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ssl_waveform.quickstart import main
+from ssl_waveform.cli.quickstart import main
 
 
 def test_quickstart_reports_mean_and_sd_over_seeds(tmp_path: Path, capsys) -> None:

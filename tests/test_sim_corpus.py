@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from ssl_waveform.cli.simulate import main
 from ssl_waveform.sim import (
     FAMILIES,
     SWITCH_CLASSES,
@@ -21,7 +22,6 @@ from ssl_waveform.sim import (
     open_switches,
     sample_point,
 )
-from ssl_waveform.simulate import main
 
 SMALL = SimConfig(window=256, settle=0.02, windows_per_shard=4, fsw=(2000.0, 6000.0))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -81,7 +82,43 @@ def test_unknown_policy_fails_loudly():
         tiny_simclr(augment="heavy")
 
 
-@pytest.mark.slow  # spawning two interpreters that import torch/timm/lightly takes 25-50 s here
+def _check_ranks_match_one_process(views: tuple[torch.Tensor, torch.Tensor], out_dir: Path) -> None:
+    import _simclr_ddp_worker as worker
+
+    model = worker.build_model()
+    loss = model.forward_views(*views)["loss"]
+    loss.backward()
+    for rank in range(2):
+        result = torch.load(out_dir / f"rank{rank}.pt", weights_only=True)
+        torch.testing.assert_close(result["loss"], loss.detach(), rtol=1e-10, atol=1e-12)
+        expected = {n: p.grad for n, p in model.named_parameters() if p.grad is not None}
+        assert result["grads"].keys() == expected.keys()
+        for name, grad in expected.items():
+            torch.testing.assert_close(result["grads"][name], grad, rtol=1e-8, atol=1e-12, msg=name)
+
+
+def test_this_process_and_one_spawned_rank_match_one_process_on_the_whole_batch(tmp_path):
+    """The slow test below with one spawned interpreter: this process is rank 0, the spawned one rank 1."""
+    import _simclr_ddp_worker as worker
+
+    views = tuple(torch.randn(8, 3, 128, generator=gen(s), dtype=torch.float64) for s in (3, 4))
+    torch.save(views, tmp_path / "views.pt")
+    args = (2, str(tmp_path / "init"), str(tmp_path / "views.pt"), str(tmp_path))
+    other = mp.get_context("spawn").Process(target=worker.run, args=(1, *args))
+    other.start()
+    threads = torch.get_num_threads()
+    try:
+        worker.run(0, *args)
+    finally:
+        torch.set_num_threads(threads)
+        other.join(timeout=180)
+        if other.is_alive():
+            other.kill()
+    assert other.exitcode == 0, f"rank 1 exited with {other.exitcode}"
+    _check_ranks_match_one_process(views, tmp_path)
+
+
+@pytest.mark.slow  # two spawned interpreters importing torch/timm/lightly; the test above spawns one
 def test_two_process_gather_matches_one_process_on_the_whole_batch(tmp_path):
     import _simclr_ddp_worker as worker
 
@@ -93,13 +130,4 @@ def test_two_process_gather_matches_one_process_on_the_whole_batch(tmp_path):
         nprocs=2,
         join=True,
     )
-    model = worker.build_model()
-    loss = model.forward_views(*views)["loss"]
-    loss.backward()
-    for rank in range(2):
-        result = torch.load(tmp_path / f"rank{rank}.pt", weights_only=True)
-        torch.testing.assert_close(result["loss"], loss.detach(), rtol=1e-10, atol=1e-12)
-        expected = {n: p.grad for n, p in model.named_parameters() if p.grad is not None}
-        assert result["grads"].keys() == expected.keys()
-        for name, grad in expected.items():
-            torch.testing.assert_close(result["grads"][name], grad, rtol=1e-8, atol=1e-12, msg=name)
+    _check_ranks_match_one_process(views, tmp_path)

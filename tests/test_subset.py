@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ssl_waveform.corpus import main
+from ssl_waveform.cli.corpus import main
 from ssl_waveform.data import Corpus, CorpusError, CorpusWriter, write_subset
 from ssl_waveform.finetune import FinetuneConfig, split_corpus
 from ssl_waveform.finetune.run import _prepare_data

@@ -432,7 +432,7 @@ def finetune(cfg: FinetuneConfig) -> FinetuneResult:
     run_dir = Path(cfg.run_dir)
     data_root = cfg.data
     if not data_root:
-        from ssl_waveform.builtin import builtin_labeled_corpus
+        from ssl_waveform.sim import builtin_labeled_corpus
 
         data_root = str(builtin_labeled_corpus(cfg.runs, cfg.builtin_windows, cfg.builtin_seed))
     corpus = Corpus(data_root)

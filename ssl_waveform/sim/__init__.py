@@ -1,8 +1,10 @@
 """ssl_waveform.sim: physics-based, vectorised two-level three-phase inverter simulator.
 
-See ``docs/simulator.md`` for the circuit, conventions, fault families and the ngspice check.
+Also the built-in simulated corpora (``builtin_labeled_corpus``, ``builtin_unlabeled_corpus``) that commands use
+when given no data. See ``docs/simulator.md`` for the circuit, conventions, fault families and the ngspice check.
 """
 
+from ssl_waveform.sim.builtin import builtin_labeled_corpus, builtin_unlabeled_corpus
 from ssl_waveform.sim.config import SimConfig, WindowSpec, sample_point, sample_windows
 from ssl_waveform.sim.corpus import generate_shard, write_corpus
 from ssl_waveform.sim.families import FAMILIES, SWITCH_CLASSES, class_names, open_switches
@@ -37,6 +39,8 @@ __all__ = [
     "SubstepGrid",
     "WindowSpec",
     "apply_sensor",
+    "builtin_labeled_corpus",
+    "builtin_unlabeled_corpus",
     "class_names",
     "decimate_substeps",
     "decimation_filter",

@@ -147,9 +147,12 @@ class WaveformTransform(nn.Module):
         """Turn waveforms ``[B, C, T]`` into the backbone's input."""
         check_waveform_batch(x, self.in_chans, where="encoder input")
         # Representations are computed in float32 even under bf16/fp16 autocast (FFTs, cumulative
-        # sums and the CWT's folding matmul lose too much precision in half precision).
+        # sums and the CWT's folding matmul lose too much precision in half precision); float64 stays
+        # float64 (the exactness tests of the methods run in float64).
         with torch.autocast(device_type=x.device.type, enabled=False):
-            out = self.representation(self.normalization(x.float()))
+            out = self.representation(
+                self.normalization(x.to(torch.promote_types(x.dtype, torch.float32)))
+            )
         if self.input_mean is not None:
             m, sd = self._norm_arrays
             shape = (1, *m.shape) + (1,) * (out.ndim - 1 - m.ndim)

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ssl_waveform.sim.config import SimConfig
+from ssl_waveform.sim.corpus import write_corpus
+
 
 def _corpus(runs: str | Path, windows: int, seed: int, labeled: bool) -> Path:
-    from ssl_waveform.sim.config import SimConfig
-    from ssl_waveform.sim.corpus import write_corpus
-
     kind = "labeled" if labeled else "unlabeled"
     # "broad": the unlabeled corpus uses SimConfig.pretraining (a new name, so older corpora are not reused)
     name = "labeled" if labeled else "unlabeled_broad"

@@ -1,0 +1,130 @@
+"""Typed configs of self-supervised pretraining: which encoder (:class:`EncoderSpec`), MAE and SimCLR runs.
+
+Defaults are a sensible run on 2 CPU cores; recipes' YAML files and ``key=value`` overrides hold only changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ssl_waveform.engine import EngineConfig
+
+
+@dataclass
+class EncoderSpec:
+    """Which encoder to pretrain.
+
+    Attributes:
+        name: backbone: a timm ConvNeXt (``convnext_atto`` ... ``convnextv2_*``) or ``convnext1d_*``.
+        representation: ``stft``, ``cwt``, ``fold``, ``gaf`` (2-D) or ``raw`` (1-D).
+        image_size: side of 2-D representations (multiple of 32).
+        init: ``scratch``, ``imagenet`` or an encoder folder to continue from.
+        imagenet_weights: local ImageNet checkpoint for ``init=imagenet``.
+        normalization: ``shared_scale`` (default: one RMS scale per window, keeping DC offsets and phase ratios;
+            for channels sharing a unit), ``per_sample`` (per-channel standardisation, for mixed units),
+            ``per_sample_shared``, ``corpus`` (the manifest's per-channel statistics) or ``none``
+            (docs/representations.md).
+        drop_path: stochastic depth rate.
+        standardize_input: standardise the model input per channel and pixel with statistics of (up to 4,096
+            windows of) the pretraining corpus (``Encoder.standardize_inputs``); kept by fine-tuning unless it
+            recomputes them.
+    """
+
+    name: str = "convnext_atto"
+    representation: str = "fold"
+    image_size: int = 64
+    init: str = "scratch"
+    imagenet_weights: str | None = None
+    normalization: str = "shared_scale"
+    drop_path: float = 0.0
+    standardize_input: bool = False
+
+
+def _mae_engine() -> EngineConfig:
+    return EngineConfig(
+        epochs=8,
+        batch_size=64,
+        base_lr=1.5e-3,
+        min_lr=1e-5,
+        weight_decay=0.05,
+        betas=(0.9, 0.95),
+        warmup_epochs=1.0,
+        checkpoint_every=100,
+    )
+
+
+def _simclr_engine() -> EngineConfig:
+    return EngineConfig(
+        epochs=8,
+        batch_size=64,
+        base_lr=1e-3,
+        min_lr=1e-5,
+        weight_decay=0.05,
+        betas=(0.9, 0.999),
+        warmup_epochs=1.0,
+        checkpoint_every=100,
+    )
+
+
+@dataclass
+class MAEConfig:
+    """FCMAE-style masked-autoencoder pretraining; defaults run in a few minutes on 2 CPU cores.
+
+    Attributes:
+        data: unlabeled (or labeled: labels are ignored) corpus folder; empty = the built-in simulated corpus.
+        runs: runs root (built-in corpora are generated once under ``runs/data``).
+        run_dir: this run's folder.
+        builtin_windows: size of the built-in simulated unlabeled corpus.
+        builtin_seed: its seed.
+        encoder: the encoder to pretrain.
+        mask_ratio: fraction of mask cells hidden.
+        mask_cell: mask cell size in model-input samples per axis; 0 = the largest cell giving at least 64
+            cells per sample (8 on 64x64 images, 32 on 2048-sample 1-D windows). The encoder's total stride
+            (32) gives FCMAE's sparse emulation; finer cells are hidden SimMIM-style after the stem.
+        masking: ``random`` (cells), ``time`` (whole time columns) or ``channel`` (whole channels).
+        decoder_dim: decoder width.
+        norm_pix_loss: normalise each target cell by its own mean/std.
+        buffer_blocks: shuffle buffer of the streaming reader, in HDF5 blocks.
+        engine: the shared engine's settings.
+    """
+
+    data: str = ""
+    runs: str = "runs"
+    run_dir: str = "runs/pretrain_mae"
+    builtin_windows: int = 6000
+    builtin_seed: int = 0
+    encoder: EncoderSpec = field(default_factory=EncoderSpec)
+    mask_ratio: float = 0.6
+    mask_cell: int = 0
+    masking: str = "random"
+    decoder_dim: int = 256
+    norm_pix_loss: bool = True
+    buffer_blocks: int = 8
+    engine: EngineConfig = field(default_factory=_mae_engine)
+
+
+@dataclass
+class SimCLRConfig:
+    """SimCLR pretraining with lightly's projection head and NT-Xent (gathered across processes).
+
+    Attributes:
+        data, runs, run_dir, builtin_windows, builtin_seed, encoder, buffer_blocks, engine: as in
+            :class:`MAEConfig`.
+        augment: augmentation policy name (``default``, ``light``, ``none``; see docs/augmentations.md).
+        hidden_dim: projection head hidden width (0 = the encoder's embedding size).
+        output_dim: projection size.
+        temperature: NT-Xent temperature.
+    """
+
+    data: str = ""
+    runs: str = "runs"
+    run_dir: str = "runs/pretrain_simclr"
+    builtin_windows: int = 6000
+    builtin_seed: int = 0
+    encoder: EncoderSpec = field(default_factory=EncoderSpec)
+    augment: str = "default"
+    hidden_dim: int = 0
+    output_dim: int = 128
+    temperature: float = 0.1
+    buffer_blocks: int = 8
+    engine: EngineConfig = field(default_factory=_simclr_engine)
