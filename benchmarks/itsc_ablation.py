@@ -29,13 +29,12 @@ import numpy as np
 import torch
 from ssl_ablation import finetune_once, mean_sd, val_accuracy
 
-from ssl_waveform.benchmark.datasets import ITSC_SUBDIR
-from ssl_waveform.data import Corpus, CorpusWriter, ingest, write_subset
+from ssl_waveform.benchmark import PRESETS
+from ssl_waveform.benchmark.datasets import ITSC_SUBDIR, itsc_corpus, sim_corpus_like_itsc
+from ssl_waveform.data import Corpus, CorpusWriter
 from ssl_waveform.engine import read_log
-from ssl_waveform.finetune import split_corpus
+from ssl_waveform.finetune import write_split_parts
 from ssl_waveform.pretrain import MAEConfig, pretrain_mae
-from ssl_waveform.sim.config import SimConfig
-from ssl_waveform.sim.corpus import write_corpus
 
 SPLIT = {"val_fraction": 0.2, "test_fraction": 0.2, "split_seed": 0}
 
@@ -81,18 +80,10 @@ VARIANTS: dict[str, dict[str, Any]] = {
 
 
 def itsc(out: Path, external: Path) -> Path:
-    root = out / "data" / "itsc"
-    if not (root / "manifest.json").is_file():
-        ingest(
-            [external / ITSC_SUBDIR],
-            root,
-            sample_rate=1000.0,
-            window=1024,
-            hop=512,
-            channels=["ia", "ib", "ic"],
-            labels_from_folders=True,
-            progress=False,
-        )
+    """The benchmark's ITSC corpus (window 1024, hop 512), ingested under ``out`` once."""
+    root = itsc_corpus(out, external, PRESETS["cpu"])
+    if root is None:
+        raise SystemExit(f"error: no {ITSC_SUBDIR} under {external}")
     return root
 
 
@@ -100,23 +91,10 @@ def training_recordings(out: Path, data: Path) -> Path:
     """The training recordings' windows, unlabeled (validation and test recordings left out)."""
     root = out / "data" / "itsc_train_unlabeled"
     if not (root / "manifest.json").is_file():
-        corpus = Corpus(data)
-        splits = split_corpus(
-            corpus,
-            val_fraction=SPLIT["val_fraction"],
-            test_fraction=SPLIT["test_fraction"],
-            seed=SPLIT["split_seed"],
+        split = {"val_fraction": SPLIT["val_fraction"], "test_fraction": SPLIT["test_fraction"]}
+        write_split_parts(
+            Corpus(data), root, ["train"], labeled=False, seed=SPLIT["split_seed"], **split
         )
-        write_subset(corpus, root, splits.train, labeled=False)
-    return root
-
-
-def simulated(out: Path, windows: int) -> Path:
-    """Unlabeled simulated windows at the recordings' rate and length (1 kHz, 1024 samples), broad randomisation."""
-    root = out / "data" / f"sim_1khz_n{windows}"
-    if not (root / "manifest.json").is_file():
-        cfg = SimConfig.pretraining(sample_rate=1000.0, window=1024, windows_per_shard=512)
-        write_corpus(root, cfg, windows, seed=300, labeled=False, progress=False)
     return root
 
 
@@ -208,7 +186,7 @@ def main(argv: list[str] | None = None) -> None:
         real = training_recordings(args.out, data)
         sources = {"real": real}
         if {"sim", "mixed"} & set(args.sources):
-            sources["sim"] = simulated(args.out, args.sim_windows)
+            sources["sim"] = sim_corpus_like_itsc(args.out, args.sim_windows, PRESETS["cpu"])
             sources["mixed"] = mixed(args.out, real, sources["sim"])
         for src in args.sources:
             print(f"pretraining corpus {src}: {Corpus(sources[src]).num_windows} windows")

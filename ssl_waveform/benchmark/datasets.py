@@ -100,14 +100,12 @@ def itsc_corpus(out: Path, external_data: Path | None, preset: Preset) -> Path |
 def itsc_pretraining_corpus(out: Path, itsc: Path, split: dict[str, Any]) -> Path:
     """The ITSC windows outside the test split (training and validation recordings), unlabeled: what a user
     pretrains on when the recordings they will be judged on must stay unseen."""
-    from ssl_waveform.data import Corpus, write_subset
-    from ssl_waveform.finetune import split_corpus
+    from ssl_waveform.data import Corpus
+    from ssl_waveform.finetune import write_split_parts
 
     root = out / "data" / "itsc_pretrain"
     if not (root / "manifest.json").is_file():
-        corpus = Corpus(itsc)
-        splits = split_corpus(corpus, **split)
-        write_subset(corpus, root, np.concatenate([splits.train, splits.val]), labeled=False)
+        write_split_parts(Corpus(itsc), root, ["train", "val"], labeled=False, **split)
     return root
 
 

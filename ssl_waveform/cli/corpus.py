@@ -16,6 +16,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from ssl_waveform.data import Corpus, CorpusError
 from ssl_waveform.data.summary import describe, format_description, plot_examples
@@ -74,28 +75,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _subset(args: argparse.Namespace, corpus: Corpus) -> str:
-    import numpy as np
+    from ssl_waveform.finetune.splits import write_split_parts
 
-    from ssl_waveform.data import write_subset
-    from ssl_waveform.finetune.splits import split_corpus
-
-    splits = split_corpus(
+    idx = write_split_parts(
         corpus,
+        args.out,
+        args.parts,
+        labeled=not args.unlabeled,
         val_fraction=args.val_fraction,
         test_fraction=args.test_fraction,
         seed=args.split_seed,
         split_by=args.split_by,
     )
-    idx = np.concatenate([getattr(splits, part) for part in args.parts])
-    out = write_subset(
-        corpus,
-        args.out,
-        idx,
-        labeled=not args.unlabeled,
-        description={"parts": list(args.parts), "split_seed": args.split_seed},
-    )
     kind = "unlabeled" if args.unlabeled else "labeled"
-    return f"{out}: {idx.size} of {corpus.num_windows} windows ({', '.join(args.parts)}; {kind})"
+    return f"{Path(args.out)}: {idx.size} of {corpus.num_windows} windows ({', '.join(args.parts)}; {kind})"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -24,6 +24,7 @@ from ssl_waveform.finetune.splits import (
     split_corpus,
     split_groups,
     stratified_split,
+    write_split_parts,
 )
 
 __all__ = [
@@ -39,4 +40,5 @@ __all__ = [
     "split_corpus",
     "split_groups",
     "stratified_split",
+    "write_split_parts",
 ]

@@ -253,10 +253,14 @@ def resolve_init(cfg: FinetuneConfig) -> str:
     return str(found) if found is not None else "scratch"
 
 
-def _standardize_input(cfg: FinetuneConfig, encoder: Encoder, x_train: np.ndarray) -> None:
-    """``standardize_input``: (re)compute the input statistics on the training split's windows."""
+def _standardize_input(
+    cfg: FinetuneConfig, encoder: Encoder, corpus: Corpus, train: np.ndarray, window: int
+) -> None:
+    """``standardize_input``: (re)compute the input statistics on the training split's windows ``train``
+    (labels unused), read only when the setting is on."""
     if cfg.standardize_input:
-        encoder.standardize_inputs(x_train, replace=True)
+        windows = last_stretch(corpus.read(train), window)
+        encoder.standardize_inputs(windows, replace=True)
 
 
 def build_encoder_for_finetune(cfg: FinetuneConfig, corpus: Corpus, init: str) -> Encoder:
@@ -458,7 +462,7 @@ def finetune(cfg: FinetuneConfig) -> FinetuneResult:
         head_init_scale=cfg.head_init_scale,
     )
     x_train = corpus.read(train_idx)
-    _standardize_input(cfg, encoder, last_stretch(corpus.read(splits.train), window))
+    _standardize_input(cfg, encoder, corpus, splits.train, window)
     repeats = _repeats(len(train_idx), cfg.engine.batch_size, cfg.min_batches_per_epoch)
     train_set = _InMemory(
         x_train,

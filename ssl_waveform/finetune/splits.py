@@ -6,7 +6,9 @@ made over recordings (each recording goes wholly to one side), stratified by the
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -160,3 +162,28 @@ def split_corpus(
         seed=seed,
         groups=split_groups(corpus, split_by),
     )
+
+
+def write_split_parts(
+    corpus: Corpus,
+    out: str | Path,
+    parts: Sequence[str],
+    *,
+    labeled: bool = True,
+    val_fraction: float = 0.15,
+    test_fraction: float = 0.25,
+    seed: int = 0,
+    split_by: str = "auto",
+) -> np.ndarray:
+    """Write the windows of ``parts`` (``train``, ``val``, ``test``) of :func:`split_corpus`'s split as a new
+    corpus at ``out`` (e.g. every recording outside the test split, unlabeled, to pretrain on); returns their
+    indices into ``corpus``."""
+    from ssl_waveform.data import write_subset
+
+    splits = split_corpus(
+        corpus, val_fraction=val_fraction, test_fraction=test_fraction, seed=seed, split_by=split_by
+    )
+    idx = np.concatenate([getattr(splits, part) for part in parts])
+    description = {"parts": list(parts), "split_seed": seed}
+    write_subset(corpus, out, idx, labeled=labeled, description=description)
+    return idx

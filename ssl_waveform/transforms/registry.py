@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ssl_waveform.transforms.base import Representation, check_waveform_batch
+from ssl_waveform.transforms.base import ImageRepresentation, Representation, check_waveform_batch
 from ssl_waveform.transforms.cwt import MorletScalogram
 from ssl_waveform.transforms.fold import CycleFold
 from ssl_waveform.transforms.gaf import GramianAngularField
@@ -127,12 +127,11 @@ class WaveformTransform(nn.Module):
         self._norm_arrays = (m.astype(np.float32), sd.astype(np.float32))
 
     def _output_size(self) -> tuple[int, ...]:
-        size = getattr(self.representation, "image_size", None)
-        return (
-            (int(size), int(size))
-            if self.kind == "2d" and size
-            else (0,) * (2 if self.kind == "2d" else 1)
-        )
+        """Sizes of a standardisation array's axes after the channel axis: an image's ``(H, W)``; a sequence's
+        length is not fixed, so its one extra axis may only have size 1."""
+        if isinstance(self.representation, ImageRepresentation):
+            return (self.representation.image_size,) * 2
+        return (1,)
 
     @property
     def kind(self) -> str:
