@@ -8,7 +8,8 @@ i.e. 3 training, 1 validation and 1 test recording per class. Every score below 
 unlabeled for pretraining, so these tables may choose the benchmark's real-data settings.
 
 Stage ``scratch``: encoder/representation x normalisation x augmentation x epochs, from scratch with every training
-label. Stage ``ssl``: MAE pretrained on the *training* recordings with their labels unused (``real``), on simulated
+label. Stage ``ssl``: MAE or SimCLR (``--methods``; ``simclr-source``: positives are two windows of one recording)
+pretrained on the *training* recordings with their labels unused (``real``), on simulated
 1 kHz windows (``sim``), or on both (``mixed``), against scratch, at 1, 5 and all labels per class. Run folders resume.
 
 Usage:
@@ -34,7 +35,7 @@ from ssl_waveform.benchmark.datasets import ITSC_SUBDIR, itsc_corpus, sim_corpus
 from ssl_waveform.data import Corpus, CorpusWriter
 from ssl_waveform.engine import read_log
 from ssl_waveform.finetune import write_split_parts
-from ssl_waveform.pretrain import MAEConfig, pretrain_mae
+from ssl_waveform.pretrain import MAEConfig, SimCLRConfig, pretrain_mae, pretrain_simclr
 
 SPLIT = {"val_fraction": 0.2, "test_fraction": 0.2, "split_seed": 0}
 
@@ -112,24 +113,46 @@ def mixed(out: Path, real: Path, sim: Path) -> Path:
     return root
 
 
-def pretrain(out: Path, data: Path, fields: dict[str, Any], epochs: int, source: str) -> Path:
-    run_dir = (
-        out / "pretrain" / f"mae-{source}-{fields['encoder']}-{fields['representation']}-e{epochs}"
-    )
-    cfg = MAEConfig(data=str(data), run_dir=str(run_dir))
+def pretrain(
+    out: Path, data: Path, fields: dict[str, Any], epochs: int, source: str, method: str = "mae"
+) -> Path:
+    """MAE, SimCLR (``light`` views: all phases scaled alike) or SimCLR with same-recording positives
+    (``simclr-source``: two windows of one training recording, CLOCS-style; the recording is metadata, not a
+    label) on ``data``, input standardised when the variant standardises it (statistics of ``data``); returns
+    the encoder folder."""
+    std = "-std" if fields.get("standardize_input") else ""
+    name = f"{method}-{source}-{fields['encoder']}-{fields['representation']}{std}-e{epochs}"
+    run_dir = out / "pretrain" / name
+    cfg: MAEConfig | SimCLRConfig
+    if method == "mae":
+        cfg = MAEConfig(data=str(data), run_dir=str(run_dir))
+    else:
+        positives = "source" if method == "simclr-source" else "views"
+        cfg = SimCLRConfig(
+            data=str(data), run_dir=str(run_dir), augment="light", positives=positives
+        )
     cfg.encoder.name, cfg.encoder.representation = fields["encoder"], fields["representation"]
     cfg.encoder.normalization = fields.get("normalization", "shared_scale")
+    cfg.encoder.standardize_input = bool(fields.get("standardize_input", False))
     cfg.engine = dataclasses.replace(
         cfg.engine, epochs=epochs, batch_size=32, warmup_epochs=0.1 * epochs
     )
-    pretrain_mae(cfg)
+    (pretrain_mae if method == "mae" else pretrain_simclr)(cfg)  # type: ignore[arg-type]
     return run_dir / "encoder"
 
 
 def run(
-    args: argparse.Namespace, data: Path, name: str, init: str, tag: str, budget: int
+    args: argparse.Namespace,
+    data: Path,
+    name: str,
+    init: str,
+    tag: str,
+    budget: int,
+    mode: str = "full",
 ) -> list[float]:
-    fields = dict(VARIANTS[name])
+    fields = dict(VARIANTS[name], mode=mode)
+    if mode != "full":
+        tag = f"{tag}-{mode}"
     if init == "scratch":
         init = fields.pop("init", init)
     fields.pop("init", None)
@@ -167,6 +190,16 @@ def main(argv: list[str] | None = None) -> None:
     )
     ap.add_argument("--sources", nargs="*", default=["real"], choices=["real", "sim", "mixed"])
     ap.add_argument("--sim-windows", type=int, default=2048)
+    ap.add_argument(
+        "--methods", nargs="*", default=["mae"], choices=["mae", "simclr", "simclr-source"]
+    )
+    ap.add_argument(
+        "--modes",
+        nargs="*",
+        default=["full"],
+        choices=["full", "probe", "two_phase"],
+        help="fine-tuning modes of the pretrained encoders (scratch is always fine-tuned in full)",
+    )
     args = ap.parse_args(argv)
     data = itsc(args.out, args.external_data)
     corpus = Corpus(data)
@@ -191,8 +224,8 @@ def main(argv: list[str] | None = None) -> None:
         for src in args.sources:
             print(f"pretraining corpus {src}: {Corpus(sources[src]).num_windows} windows")
         print(
-            "\n| variant | pretraining data | labels/class | scratch | MAE | MAE - scratch |"
-            "\n|---|---|---|---|---|---|"
+            "\n| variant | pretraining | labels/class | fine-tuning | scratch | SSL | SSL - scratch |"
+            "\n|---|---|---|---|---|---|---|"
         )
         for name in args.variants or ["raw_light"]:
             for src in args.sources:
@@ -205,20 +238,26 @@ def main(argv: list[str] | None = None) -> None:
                         / Corpus(sources[src]).num_windows
                     ),
                 )
-                encoder = pretrain(args.out, sources[src], VARIANTS[name], epochs, src)
-                log = read_log(encoder.parent)
-                print(
-                    f"<!-- {name} {src}: MAE {len(log)} epochs, {sum(r['wall_time_s'] for r in log):.0f} s -->"
-                )
-                for budget in args.budgets:
-                    sc = run(args, data, name, "scratch", "scratch", budget)
-                    ssl = run(args, data, name, str(encoder), f"mae-{src}-e{epochs}", budget)
-                    gain = float(np.mean(ssl) - np.mean(sc))
-                    results[f"{name}-{src}-b{budget}"] = {"scratch": sc, "mae": ssl}
-                    print(
-                        f"| {name} | {src} | {budget or 'all'} | {mean_sd(sc)} | {mean_sd(ssl)} | {gain:+.3f} |",
-                        flush=True,
-                    )
+                for method in args.methods:
+                    encoder = pretrain(args.out, sources[src], VARIANTS[name], epochs, src, method)
+                    log = read_log(encoder.parent)
+                    wall = sum(r["wall_time_s"] for r in log)
+                    print(f"<!-- {name} {method} {src}: {len(log)} epochs, {wall:.0f} s -->")
+                    for budget in args.budgets:
+                        sc = run(args, data, name, "scratch", "scratch", budget)
+                        for mode in args.modes:
+                            tag = f"{encoder.parent.name}"
+                            ssl = run(args, data, name, str(encoder), tag, budget, mode)
+                            gain = float(np.mean(ssl) - np.mean(sc))
+                            results[f"{name}-{method}-{src}-b{budget}-{mode}"] = {
+                                "scratch": sc,
+                                method: ssl,
+                            }
+                            print(
+                                f"| {name} | {method} {src} e{epochs} | {budget or 'all'} | {mode} "
+                                f"| {mean_sd(sc)} | {mean_sd(ssl)} | {gain:+.3f} |",
+                                flush=True,
+                            )
     (args.out / f"results_{args.stage}.json").write_text(json.dumps(results, indent=1) + "\n")
 
 

@@ -10,12 +10,12 @@ With no arguments it pretrains convnext_atto on cycle-folded images (fold) of a 
 import sys
 
 from ssl_waveform._cli import user_errors
-from ssl_waveform.engine import parse_recipe_args
+from ssl_waveform.config import parse
 from ssl_waveform.pretrain import MAEConfig, pretrain_mae
 
 
 def main(argv: list[str] | None = None) -> None:
-    cfg = parse_recipe_args(MAEConfig, argv, __doc__)
+    cfg = parse(MAEConfig, argv, prog="pretrain_mae.py", description=__doc__)
     try:
         result = pretrain_mae(cfg)
     except user_errors() as err:

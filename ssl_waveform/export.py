@@ -14,9 +14,8 @@ on windows with a sinusoidal fundamental, and compared with PyTorch; the export 
 logit difference exceeds ``tolerance`` (1e-4). Files are written under temporary names and renamed.
 """
 
-from __future__ import annotations
-
-import argparse
+# No `from __future__ import annotations`: ssl_waveform.config resolves string annotations in
+# sys.modules[cls.__module__], which is not this file when runpy runs it as __main__ (the tests).
 import math
 import sys
 import warnings
@@ -29,6 +28,7 @@ import torch
 from torch import nn
 
 from ssl_waveform._atomic import atomic_path, atomic_write_json
+from ssl_waveform.config import parse
 from ssl_waveform.methods.classify import Classifier, load_classifier
 
 OPSET = 18
@@ -166,30 +166,39 @@ def export_onnx(
     return ExportResult(out, sidecar, diff)
 
 
+@dataclass
+class ExportArgs:
+    """The command line of ``python -m ssl_waveform.export``.
+
+    Attributes:
+        checkpoint: classifier folder (e.g. runs/finetune/classifier).
+        out: ONNX file to write (a .json sidecar is written beside it).
+        opset: ONNX opset.
+        check: run the onnxruntime parity check.
+        tolerance: largest allowed |logit difference| of the parity check.
+    """
+
+    checkpoint: Path
+    out: Path
+    opset: int = OPSET
+    check: bool = True
+    tolerance: float = 1e-4
+
+
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(
+    args = parse(
+        ExportArgs,
+        argv,
         prog="python -m ssl_waveform.export",
         description="Export a classifier folder to ONNX ([N, C, T] waveform windows -> [N, K] logits), "
         "checked against PyTorch with onnxruntime.",
     )
-    p.add_argument(
-        "--checkpoint", required=True, help="classifier folder (e.g. runs/finetune/classifier)"
-    )
-    p.add_argument(
-        "--out", required=True, help="ONNX file to write (a .json sidecar is written beside it)"
-    )
-    p.add_argument("--opset", type=int, default=OPSET, help=f"ONNX opset (default {OPSET})")
-    p.add_argument("--no-check", action="store_true", help="skip the onnxruntime parity check")
-    p.add_argument(
-        "--tolerance", type=float, default=1e-4, help="largest allowed |logit difference|"
-    )
-    args = p.parse_args(argv)
     try:
         result = export_onnx(
             args.checkpoint,
             args.out,
             opset=args.opset,
-            check=not args.no_check,
+            check=args.check,
             tolerance=args.tolerance,
         )
     except (FileNotFoundError, ValueError, ImportError) as err:

@@ -8,17 +8,18 @@ averaged; recordings at another sampling rate are resampled (polyphase) first. C
 checkpoint's ``channel_names``: name the input's channels with ``--channels`` when they differ in order.
 """
 
-from __future__ import annotations
-
-import argparse
+# No `from __future__ import annotations`: ssl_waveform.config resolves string annotations in
+# sys.modules[cls.__module__], which is not this file when runpy runs it as __main__ (the tests).
 import csv
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ssl_waveform._atomic import atomic_path
+from ssl_waveform.config import parse
 from ssl_waveform.evaluation import classification_metrics
 from ssl_waveform.methods.classify import Classifier, load_classifier
 
@@ -80,7 +81,7 @@ def _reorder(batch: Batch, wanted: list[str], given: list[str] | None) -> list[n
 
 def predict_files(
     model: Classifier,
-    inputs: list[str],
+    inputs: Sequence[str | Path],
     sample_rate: float | None,
     channels: list[str] | None = None,
     hop: int | None = None,
@@ -151,33 +152,45 @@ def write_csv(rows: list[dict], path: str | Path) -> None:
         writer.writerows(rows)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="python -m ssl_waveform.predict",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    p.add_argument("--checkpoint", required=True, help="classifier folder written by finetune")
-    p.add_argument(
-        "--input", required=True, nargs="+", help="NPZ/NPY/CSV/MAT files or corpus folders"
-    )
-    p.add_argument(
-        "--sample-rate", type=float, help="sampling rate in Hz of inputs that carry none"
-    )
-    p.add_argument("--channels", help="comma-separated channel names of the input, e.g. ib,ia,ic")
-    p.add_argument(
-        "--hop", type=int, help="hop between windows at the model's rate (default half a window)"
-    )
-    p.add_argument(
-        "--output", default="predictions.csv", help="CSV of predictions (default %(default)s)"
-    )
-    return p
+@dataclass
+class PredictArgs:
+    """The command line of ``python -m ssl_waveform.predict``.
+
+    Attributes:
+        checkpoint: classifier folder written by finetune.
+        input: NPZ/NPY/CSV/MAT files or corpus folders.
+        sample_rate: sampling rate in Hz of inputs that carry none.
+        channels: comma-separated channel names of the input, e.g. ib,ia,ic (None: the classifier's order).
+        hop: hop between windows at the model's rate (None: half a window).
+        output: CSV of predictions.
+    """
+
+    checkpoint: Path
+    input: list[Path]
+    sample_rate: float | None = None
+    channels: str | None = None
+    hop: int | None = None
+    output: Path = Path("predictions.csv")
+
+
+def _argument_error(args: PredictArgs) -> str | None:
+    """What is wrong with ``args`` beyond their types (None: nothing).
+
+    Checked here rather than in ``PredictArgs.__post_init__``: tyro reports a ``__post_init__`` error in its
+    own box, not as the one ``error: ...`` line this command has always printed.
+    """
+    if not args.input:  # tyro reads a list flag with nargs="*": "--input" alone gives []
+        return "--input needs at least one file or corpus folder"
+    if args.hop is not None and args.hop < 1:
+        return f"--hop must be at least 1 sample, got {args.hop}"
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    if args.hop is not None and args.hop < 1:
-        print(f"error: --hop must be at least 1 sample, got {args.hop}", file=sys.stderr)
+    args = parse(PredictArgs, argv, prog="python -m ssl_waveform.predict", description=__doc__)
+    problem = _argument_error(args)
+    if problem is not None:
+        print(f"error: {problem}", file=sys.stderr)
         return 2
     try:
         model = load_classifier(args.checkpoint)

@@ -19,7 +19,8 @@ from safetensors.torch import save_file
 from torch import nn
 from torch.utils.data import Dataset, IterableDataset
 
-from ssl_waveform.engine import EngineConfig, load_config, make_accelerator, train
+from ssl_waveform.config import load_config
+from ssl_waveform.engine import EngineConfig, make_accelerator, train
 
 
 @dataclass

@@ -35,7 +35,8 @@ def test_help_names_the_command(name, capsys, monkeypatch):
     assert exit_info.value.code == 0
     out = capsys.readouterr().out
     assert out.startswith(f"usage: python -m ssl_waveform.{name}")
-    assert "options:" in out and "--help" in out
+    # argparse prints "options:", tyro a box titled "options"
+    assert "options" in out and "--help" in out
 
 
 @pytest.mark.parametrize("name", ["corpus", "ingest", "simulate", "quickstart"])

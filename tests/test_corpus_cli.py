@@ -1,4 +1,4 @@
-"""``python -m ssl_waveform.corpus`` info and plot."""
+"""``python -m ssl_waveform.corpus`` info and plot, and its argument errors."""
 
 from __future__ import annotations
 
@@ -57,6 +57,23 @@ def test_plot_writes_png(tmp_path: Path, labeled: bool, capsys: pytest.CaptureFi
     out = tmp_path / "fig" / "grid.png"
     assert main(["plot", str(root), "--n", "3", "--out", str(out)]) == 0
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 5000
+
+
+def test_argument_errors_exit_2_with_message(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    root = make(tmp_path / "c", labeled=True)
+    subset = ["subset", str(root), "--out", str(tmp_path / "s")]
+    for argv, needle in [
+        (["plot", str(root), "--n", "0", "--out", str(tmp_path / "g.png")], "--n must be >= 1"),
+        ([*subset, "--parts", "train", "holdout"], "holdout"),
+        ([*subset, "--parts"], "--parts"),
+        (["summary", str(root)], "summary"),
+    ]:
+        with pytest.raises(SystemExit) as exit_info:
+            main(argv)
+        assert exit_info.value.code == 2 and needle in capsys.readouterr().err
+    assert not (tmp_path / "g.png").exists() and not (tmp_path / "s").exists()
+    assert main(["info", "--json", str(root)]) == 0  # options before or after DIR, as with argparse
+    assert json.loads(capsys.readouterr().out)["windows"] == 40
 
 
 def test_errors_exit_2_with_message(tmp_path: Path) -> None:

@@ -11,12 +11,12 @@ from _engine_toy_run import ToyConfig, ToyMapData, ToyRegressor, ToyStream, expo
 from accelerate.state import AcceleratorState
 from safetensors.torch import load_file
 
+from ssl_waveform.config import load_config
 from ssl_waveform.engine import (
     EngineConfig,
     NonFiniteLossError,
     RunConfigMismatchError,
     latest_checkpoint,
-    load_config,
     read_trainer_state,
     train,
 )

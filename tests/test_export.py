@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from ssl_waveform.export import check_windows, export_onnx, main, onnx_logits
+from ssl_waveform.config import parse
+from ssl_waveform.export import OPSET, ExportArgs, check_windows, export_onnx, main, onnx_logits
 from ssl_waveform.methods.classify import Classifier
 from ssl_waveform.models import create_encoder
 
@@ -60,3 +61,18 @@ def test_failed_parity_check_writes_nothing(classifier_dir: Path, tmp_path: Path
 def test_missing_checkpoint_is_a_clear_error(tmp_path: Path, capsys) -> None:
     assert main(["--checkpoint", str(tmp_path / "nope"), "--out", str(tmp_path / "m.onnx")]) == 2
     assert "nope" in capsys.readouterr().err
+
+
+def test_command_line_flags_and_key_value_words() -> None:
+    base = ["--checkpoint", "clf", "--out", "m.onnx"]
+    assert parse(ExportArgs, base) == ExportArgs(Path("clf"), Path("m.onnx"), OPSET, True, 1e-4)
+    flags = parse(ExportArgs, [*base, "--opset", "17", "--no-check", "--tolerance", "1e-3"])
+    assert flags == ExportArgs(Path("clf"), Path("m.onnx"), 17, False, 1e-3)
+    words = ["checkpoint=clf", "out=m.onnx", "opset=17", "check=false", "tolerance=1e-3"]
+    assert parse(ExportArgs, words) == flags
+
+
+def test_missing_out_exits_2_naming_it(capsys) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--checkpoint", "clf"])
+    assert exit_info.value.code == 2 and "--out" in capsys.readouterr().err

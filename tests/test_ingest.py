@@ -12,6 +12,7 @@ import scipy.io
 from ssl_waveform.cli.ingest import main as ingest_main
 from ssl_waveform.data import (
     ChannelCountError,
+    Corpus,
     CorpusError,
     InputFileError,
     NonFiniteError,
@@ -245,6 +246,38 @@ def test_cli_success_and_error_exit_codes(tmp_path: Path, capsys: pytest.Capture
         ]
     )
     assert rc == 2 and "r.npy: 3 channels" in capsys.readouterr().err
+
+
+def test_cli_name_lists_key_value_words_and_argument_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    np.save(tmp_path / "r.npy", rec())
+    base = [str(tmp_path / "r.npy"), "--sample-rate", "1000", "--window", "20", "--quiet"]
+    # the documented comma form, the space-separated form (YAML lists) and key=value words agree
+    for i, names in enumerate(
+        (
+            ["--channels", "ia,ib,ic", "--units", "A,A,V"],
+            ["--channels", "ia", "ib", "ic", "--units", "A", "A", "V"],
+        )
+    ):
+        assert ingest_main([*base, "--out", str(tmp_path / f"o{i}"), *names]) == 0
+    words = ["sample_rate=1000", "window=20", "channels=ia,ib,ic", "units=[A, A, V]", "quiet=true"]
+    assert ingest_main([base[0], f"out={tmp_path / 'o2'}", *words]) == 0
+    for i in range(3):
+        c = Corpus(tmp_path / f"o{i}")
+        assert c.channel_names == ["ia", "ib", "ic"] and c.units == ["A", "A", "V"]
+    capsys.readouterr()
+    bad = tmp_path / "bad"
+    for argv, needle in [
+        ([*base[1:], "--out", str(bad)], "no INPUT given"),
+        ([*base], "--out"),
+        ([*base, "--out", str(bad), "--dtype", "float64"], "float64"),
+        ([*base, "--out", str(bad), "--channels", "ia,,ic"], "--channels"),
+    ]:
+        with pytest.raises(SystemExit) as exit_info:
+            ingest_main(argv)
+        assert exit_info.value.code == 2 and needle in capsys.readouterr().err
+    assert not bad.exists()
 
 
 def test_itsc_real_recordings(external_data: Path, tmp_path: Path) -> None:

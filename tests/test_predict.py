@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 from test_classify import CHANNELS, CLASSES, FS, WINDOW, tones, trained_classifier_dir
 
+from ssl_waveform.config import parse
 from ssl_waveform.data import CorpusWriter
-from ssl_waveform.predict import main
+from ssl_waveform.predict import PredictArgs, main
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -25,7 +26,11 @@ def ckpt(tmp_path_factory) -> str:
 
 
 def _run(capsys, *argv: str) -> tuple[int, str, str]:
-    rc = main([str(a) for a in argv])
+    """``main`` on ``argv``: exit status, stdout, stderr (a bad argument exits, as a command line does)."""
+    try:
+        rc = main([str(a) for a in argv])
+    except SystemExit as exit_info:
+        rc = exit_info.code
     out = capsys.readouterr()
     return rc, out.out, out.err
 
@@ -175,6 +180,37 @@ def test_bad_inputs_exit_2_with_a_message_and_no_csv(ckpt, tmp_path, capsys, mak
     assert rc == 2
     assert err.startswith("error: ") and message in err
     assert not out.exists()
+
+
+def test_flags_and_key_value_words_give_the_same_arguments():
+    flags = ["--checkpoint", "clf", "--input", "a.npz", "b.csv", "--sample-rate", "2e4", "--channels",
+             "ib,ia,ic", "--hop", "64", "--output", "out.csv"]  # fmt: skip
+    words = ["checkpoint=clf", "input=[a.npz, b.csv]", "sample_rate=2e4", "channels=ib,ia,ic", "hop=64",
+             "output=out.csv"]  # fmt: skip
+    expected = PredictArgs(
+        Path("clf"), [Path("a.npz"), Path("b.csv")], 20000.0, "ib,ia,ic", 64, Path("out.csv")
+    )
+    assert parse(PredictArgs, flags) == parse(PredictArgs, words) == expected
+    defaults = parse(PredictArgs, ["--checkpoint", "clf", "--input", "a.npz"])
+    assert (defaults.sample_rate, defaults.channels, defaults.hop) == (None, None, None)
+    assert defaults.output == Path("predictions.csv")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["--checkpoint", "clf", "--input"],
+            "error: --input needs at least one file or corpus folder",
+        ),
+        (["--input", "a.npz"], "--checkpoint"),
+        (["--checkpoint", "clf", "--input", "a.npz", "--hop", "half"], "--hop"),
+    ],
+    ids=["input-empty", "checkpoint-missing", "hop-not-int"],
+)
+def test_bad_arguments_exit_2_naming_the_flag(capsys, argv, message):
+    rc, _, err = _run(capsys, *argv)
+    assert rc == 2 and message in err
 
 
 def test_checkpoint_that_is_not_a_classifier_exits_2(tmp_path, capsys):

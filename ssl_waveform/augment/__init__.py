@@ -3,7 +3,12 @@
 from ssl_waveform.augment.amplitude import AdditiveNoise, AmplitudeScale, ChannelGainOffset
 from ssl_waveform.augment.base import WaveformAugmentation
 from ssl_waveform.augment.channel import ChannelPermutation
-from ssl_waveform.augment.policy import AugmentationPolicy, create_policy, list_policies
+from ssl_waveform.augment.policy import (
+    AugmentationPolicy,
+    PolicyName,
+    create_policy,
+    list_policies,
+)
 from ssl_waveform.augment.spectral import LowPass
 from ssl_waveform.augment.time import RandomCrop, SpanMask, TimeShift, TimeWarp
 
@@ -14,6 +19,7 @@ __all__ = [
     "ChannelGainOffset",
     "ChannelPermutation",
     "LowPass",
+    "PolicyName",
     "RandomCrop",
     "SpanMask",
     "TimeShift",

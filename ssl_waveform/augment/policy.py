@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import Literal
 
 import torch
 from torch import Tensor, nn
@@ -95,6 +96,10 @@ _POLICIES: dict[str, Callable[[], AugmentationPolicy]] = {
     "none": _none,
     "speed": _speed,
 }
+
+
+# the policies' names as a type, for configs and command lines (tests check it matches the registry)
+PolicyName = Literal["default", "light", "none", "speed"]
 
 
 def list_policies() -> list[str]:

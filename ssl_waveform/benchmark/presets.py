@@ -7,6 +7,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
+
+from ssl_waveform.transforms import RepresentationName
 
 
 @dataclass
@@ -67,7 +70,7 @@ class RealAxis:
     """
 
     encoder: str = "convnext_atto"
-    representation: str = "stft"
+    representation: RepresentationName = "stft"
     inits: list[str] = field(default_factory=lambda: ["mae-real", "mae-sim", "imagenet", "scratch"])
     budgets: list[int] = field(default_factory=lambda: [1, 5, 0])
     window: int = 1024
@@ -78,7 +81,7 @@ class RealAxis:
     pretrain_epochs: int = 50
     sim_windows: int = 2048
     imagenet_encoder: str = "efficientnet_lite0"
-    imagenet_representation: str = "stft"
+    imagenet_representation: RepresentationName = "stft"
 
     def axis(self, init: str) -> Axis:
         """The (encoder, representation) of an initialisation's cells."""
@@ -128,6 +131,9 @@ SHORT = {"mae": 3}  # secondary axes of the cpu preset: a short MAE run each
 def _grid(encoder: str, rep: str, budgets: list[int], modes: list[str]) -> Axis:
     return Axis(encoder, rep, budgets, list(ALL_INITS), modes)
 
+
+PresetName = Literal["smoke", "cpu", "gpu"]
+"""The presets' names as a type, for the command line (tests check it matches :data:`PRESETS`)."""
 
 PRESETS: dict[str, Preset] = {
     "smoke": Preset(

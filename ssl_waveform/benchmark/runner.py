@@ -15,7 +15,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
 
@@ -27,10 +27,11 @@ from ssl_waveform.benchmark.datasets import (
     sim_corpus,
     sim_corpus_like_itsc,
 )
-from ssl_waveform.benchmark.presets import PRESETS, Axis, Preset
+from ssl_waveform.benchmark.presets import PRESETS, Axis, Preset, PresetName
 from ssl_waveform.data import Corpus
 from ssl_waveform.engine import read_log
 from ssl_waveform.evaluation import classification_metrics
+from ssl_waveform.transforms import RepresentationName
 
 if TYPE_CHECKING:
     from ssl_waveform.finetune import Splits
@@ -60,7 +61,7 @@ class BenchmarkConfig:
             ``finetune-*-b5-*``); empty = all. Finished cells always enter the report, which counts the whole plan.
     """
 
-    preset: str = "smoke"
+    preset: PresetName = "smoke"
     out: str = ""
     runs: str = "runs"
     imagenet_weights: str | None = None
@@ -350,7 +351,7 @@ class Benchmark:
             init=init,
             imagenet_weights=self.imagenet_weights(cell.axis),
             encoder=cell.axis.encoder,
-            representation=cell.axis.representation,
+            representation=cast(RepresentationName, cell.axis.representation),
             image_size=p.image_size,
             labels_per_class=cell.budget or None,
             subset_seed=cell.seed,

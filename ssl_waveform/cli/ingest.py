@@ -1,77 +1,124 @@
 """Command line: convert recordings, or arrays of windows [N, C, T], into a corpus.
 
-``python -m ssl_waveform.ingest INPUT... --out DIR --sample-rate HZ [--window N] [--hop N]
-[--channels ia,ib,ic] [--labels-from-folders] [--labels VAR] [--groups VAR]`` (see ``docs/ingest.md``).
+Each INPUT is a file (CSV, NPY, NPZ, MAT, HDF5) or a folder searched recursively; a 3-D array is taken as N
+windows of C channels and T samples, with optional labels and group ids. Nothing is written on any error.
+See docs/ingest.md.
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
 
+from tyro.conf import Positional, arg
+from tyro.constructors import PrimitiveConstructorSpec
+
+from ssl_waveform.config import parse
 from ssl_waveform.data import CorpusError, ingest
+from ssl_waveform.data.format import SampleDtype
 from ssl_waveform.data.summary import describe, format_description
 
 
-def csv_list(text: str) -> list[str]:
-    """``"a,b,c"`` -> ``["a", "b", "c"]`` (blank entries rejected)."""
-    items = [s.strip() for s in text.split(",")]
-    if any(not s for s in items):
-        raise argparse.ArgumentTypeError(f"empty name in {text!r}")
-    return items
+def _names(words: Sequence[str]) -> tuple[str, ...]:
+    """``["ia,ib", "ic"]`` -> ``("ia", "ib", "ic")``: names separated by commas or spaces, none blank."""
+    names = tuple(name.strip() for word in words for name in word.split(","))
+    if not names or not all(names):
+        raise ValueError(
+            f"expected names separated by commas, e.g. ia,ib,ic; got {' '.join(words)!r}"
+        )
+    return names
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Argument parser of the ``ingest`` command."""
-    p = argparse.ArgumentParser(
-        prog="python -m ssl_waveform.ingest", description=__doc__.splitlines()[0]
+def _optional_names(words: list[str]) -> tuple[str, ...] | None:
+    return None if words == ["None"] else _names(words)  # "None": a key=null override
+
+
+def _names_spec(*, optional: bool) -> PrimitiveConstructorSpec:
+    """``--channels ia,ib,ic`` (the documented form) and ``--channels ia ib ic`` (YAML lists) alike."""
+    return PrimitiveConstructorSpec(
+        nargs="*",
+        metavar="A,B,...",
+        instance_from_str=_optional_names if optional else _names,
+        is_instance=lambda value: value is None or isinstance(value, tuple),
+        str_from_instance=lambda value: ["None"] if value is None else [",".join(value)],
     )
-    p.add_argument("inputs", nargs="+", metavar="INPUT", help="files or folders (recursive)")
-    p.add_argument("--out", required=True, help="corpus folder to create")
-    p.add_argument(
-        "--sample-rate", type=float, required=True, help="rate (Hz) of files that store none"
-    )
-    p.add_argument(
-        "--window",
-        type=int,
-        default=None,
-        help="window length, samples (required for recordings; default for window arrays: their length)",
-    )
-    p.add_argument("--hop", type=int, default=None, help="window step, samples (default: window)")
-    p.add_argument("--channels", type=csv_list, default=None, help="channel names, e.g. ia,ib,ic")
-    p.add_argument("--labels-from-folders", action="store_true", help="label = parent folder name")
-    p.add_argument(
-        "--classes", type=csv_list, default=None, help="explicit class list (label order)"
-    )
-    p.add_argument(
-        "--resample-to", type=float, default=None, help="resample everything to this rate, Hz"
-    )
-    p.add_argument("--units", type=csv_list, default=["A"], help="unit, or one per channel")
-    p.add_argument("--dtype", choices=["float32", "float16"], default="float32")
-    p.add_argument("--windows-per-shard", type=int, default=4096)
-    p.add_argument("--key", default=None, help="signal variable inside NPZ/MAT/HDF5 files")
-    p.add_argument(
-        "--labels",
-        default=None,
-        metavar="VAR",
-        help="labels variable of window-array files (default: y, labels, label, targets or target if present)",
-    )
-    p.add_argument(
-        "--groups",
-        default=None,
-        metavar="VAR",
-        help="recording/group-id variable of window-array files, kept on one side of splits "
-        "(default: groups, group, recording_id(s) or recordings if present)",
-    )
-    p.add_argument("--overwrite", action="store_true", help="replace an existing --out")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    return p
+
+
+Names = Annotated[tuple[str, ...], _names_spec(optional=False)]
+OptionalNames = Annotated[tuple[str, ...] | None, _names_spec(optional=True)]
+
+
+def _flag(metavar: str | None = None, hint: str | None = None) -> object:
+    """The flag's metavar (as in docs/ingest.md) and a help hint saying what a None default stands for."""
+    return arg(metavar=metavar, help_behavior_hint=hint)
+
+
+@dataclass
+class IngestArgs:
+    """Arguments of ``python -m ssl_waveform.ingest``.
+
+    Attributes:
+        inputs: files or folders (recursive)
+        out: corpus folder to create
+        sample_rate: rate (Hz) of files that store none
+        window: window length, samples (required for recordings)
+        hop: window step, samples
+        channels: channel names, e.g. ia,ib,ic
+        labels_from_folders: label = parent folder name
+        classes: explicit class list (label order)
+        resample_to: resample everything to this rate, Hz
+        units: unit, or one per channel
+        dtype: sample type of the stored windows
+        windows_per_shard: windows per shard file
+        key: signal variable inside NPZ/MAT/HDF5 files
+        labels: labels variable of window-array files
+        groups: recording/group-id variable of window-array files, kept on one side of splits
+        overwrite: replace an existing --out
+        quiet: no progress bar
+    """
+
+    inputs: Annotated[
+        Positional[tuple[Path, ...]],
+        arg(metavar="INPUT [INPUT ...]", help_behavior_hint="(required)"),
+    ]
+    out: Annotated[Path, _flag("DIR")]
+    sample_rate: Annotated[float, _flag("HZ")]
+    window: Annotated[int | None, _flag("N", "(default for window arrays: their length)")] = None
+    hop: Annotated[int | None, _flag("N", "(default: the window)")] = None
+    channels: Annotated[OptionalNames, _flag(hint="(default: ch0,ch1,...)")] = None
+    labels_from_folders: bool = False
+    classes: Annotated[OptionalNames, _flag(hint="(default: the label names, sorted)")] = None
+    resample_to: Annotated[float | None, _flag("HZ", "(default: no resampling)")] = None
+    units: Names = ("A",)
+    dtype: SampleDtype = "float32"
+    windows_per_shard: int = 4096
+    key: Annotated[
+        str | None, _flag("VAR", "(default: the only numeric array, else x, data, signal(s), ...)")
+    ] = None
+    labels: Annotated[
+        str | None, _flag("VAR", "(default: y, labels, label, targets or target if present)")
+    ] = None
+    groups: Annotated[
+        str | None,
+        _flag("VAR", "(default: groups, group, recording_id(s) or recordings if present)"),
+    ] = None
+    overwrite: bool = False
+    quiet: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.inputs:
+            raise ValueError(
+                "no INPUT given: name the files or folders to ingest (before any option that takes "
+                "several values, such as --channels ia,ib,ic)"
+            )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status (2 on bad input, with the message on stderr)."""
-    args = build_parser().parse_args(argv)
+    args = parse(IngestArgs, argv, prog="python -m ssl_waveform.ingest", description=__doc__)
     try:
         report = ingest(
             args.inputs,

@@ -10,16 +10,18 @@ set). Every step resumes when re-run after an interruption; it takes about 8 min
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import statistics
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
+from ssl_waveform.config import parse
 from ssl_waveform.finetune import FinetuneConfig, finetune
 from ssl_waveform.pretrain import MAEConfig, pretrain_mae
 from ssl_waveform.sim import builtin_labeled_corpus, builtin_unlabeled_corpus
+from ssl_waveform.transforms import RepresentationName
 
 
 def _mean_sd(values: list[float], signed: bool = False) -> str:
@@ -27,26 +29,37 @@ def _mean_sd(values: list[float], signed: bool = False) -> str:
     return f"{statistics.mean(values):{'+' if signed else ''}.3f} ± {sd:.3f}"
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m ssl_waveform.quickstart", description=__doc__)
-    p.add_argument("--runs", default="runs", help="runs root (default %(default)s)")
-    p.add_argument("--unlabeled-windows", type=int, default=4096, help="default %(default)s")
-    p.add_argument(
-        "--labeled-windows", type=int, default=2640, help="default %(default)s (22 classes)"
-    )
-    p.add_argument("--labels-per-class", type=int, default=10, help="default %(default)s")
-    p.add_argument("--pretrain-epochs", type=int, default=6, help="default %(default)s")
-    p.add_argument("--finetune-epochs", type=int, default=12, help="default %(default)s")
-    p.add_argument(
-        "--seeds", type=int, nargs="+", default=[0, 1, 2], help="fine-tuning seeds (default 0 1 2)"
-    )
-    p.add_argument("--encoder", default="convnext_atto", help="default %(default)s")
-    p.add_argument("--representation", default="fold", help="default %(default)s")
-    return p
+@dataclass
+class QuickstartArgs:
+    """Arguments of ``python -m ssl_waveform.quickstart``.
+
+    Attributes:
+        runs: runs root (corpora under ``runs/data``, results under ``runs/quickstart``).
+        unlabeled_windows: size of the simulated unlabeled pretraining corpus.
+        labeled_windows: size of the simulated labeled fault set (22 classes).
+        labels_per_class: labeled training windows per class for fine-tuning.
+        pretrain_epochs: MAE pretraining epochs.
+        finetune_epochs: fine-tuning epochs (the last one is kept).
+        seeds: fine-tuning seeds (each draws its own labeled subset).
+        encoder: backbone.
+        representation: waveform representation.
+    """
+
+    runs: str = "runs"
+    unlabeled_windows: int = 4096
+    labeled_windows: int = 2640
+    labels_per_class: int = 10
+    pretrain_epochs: int = 6
+    finetune_epochs: int = 12
+    seeds: tuple[int, ...] = (0, 1, 2)
+    encoder: str = "convnext_atto"
+    representation: RepresentationName = "fold"
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = parse(
+        QuickstartArgs, argv, prog="python -m ssl_waveform.quickstart", description=__doc__
+    )
     start = time.time()
     runs = Path(args.runs)
     out = runs / "quickstart"

@@ -3,11 +3,11 @@
 Usage::
 
     python -m ssl_waveform.simulate --out DIR --windows N [--labeled] [--seed S] [--pretraining]
-        [--config YAML]
+        [--config YAML] [--sim.FIELD VALUE ...]
 
 ``--pretraining`` starts from the broad domain randomisation meant for unlabeled pretraining corpora
 (every fault family, both control modes, miscalibrated sensors; ``SimConfig.pretraining``) instead of
-the defaults; ``--config`` changes apply on top of either.
+the defaults; ``--config`` (a YAML file of ``SimConfig`` changes) and ``--sim.*`` flags apply on top of either.
 
 Shard k depends only on (seed, k), so the same seed gives the same corpus and an interrupted run
 resumes where it stopped (complete shards are skipped).
@@ -15,38 +15,57 @@ resumes where it stopped (complete shards are skipped).
 
 from __future__ import annotations
 
-import argparse
 import sys
+from dataclasses import dataclass, field
+
+from tyro import MISSING
 
 from ssl_waveform._lock import FolderLockedError
+from ssl_waveform.config import parse
 from ssl_waveform.sim.config import SimConfig
 from ssl_waveform.sim.corpus import write_corpus
 
 
+@dataclass
+class SimulateArgs:
+    """Arguments of ``python -m ssl_waveform.simulate``.
+
+    Attributes:
+        out: corpus folder (created; resumed if present).
+        windows: number of windows.
+        labeled: store class labels (the families in ``sim.families``).
+        seed: corpus seed.
+        pretraining: start from the broad domain randomisation for unlabeled pretraining corpora
+            (``SimConfig.pretraining``) instead of the defaults.
+        progress: show a progress bar.
+        sim: what the corpus contains (``SimConfig``; docs/simulator.md).
+    """
+
+    out: str
+    windows: int
+    labeled: bool = False
+    seed: int = 0
+    pretraining: bool = False
+    progress: bool = True
+    sim: SimConfig = field(default_factory=SimConfig)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Parse the command line and write the corpus."""
-    ap = argparse.ArgumentParser(prog="python -m ssl_waveform.simulate", description=__doc__)
-    ap.add_argument("--out", required=True, help="corpus folder (created; resumed if present)")
-    ap.add_argument("--windows", type=int, required=True, help="number of windows")
-    ap.add_argument(
-        "--labeled", action="store_true", help="store class labels (families in config)"
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # --pretraining picks the starting point that --config and --sim.* change
+    start = SimConfig.pretraining() if "--pretraining" in argv else SimConfig()
+    args = parse(
+        SimulateArgs,
+        argv,
+        prog="python -m ssl_waveform.simulate",
+        description=__doc__,
+        default=SimulateArgs(out=MISSING, windows=MISSING, sim=start),  # type: ignore[arg-type]
+        config_under="sim",
     )
-    ap.add_argument("--seed", type=int, default=0, help="corpus seed")
-    ap.add_argument(
-        "--pretraining",
-        action="store_true",
-        help="broad domain randomisation for unlabeled pretraining corpora (SimConfig.pretraining)",
-    )
-    ap.add_argument(
-        "--config", help="YAML with changes to the SimConfig defaults (or to --pretraining's)"
-    )
-    ap.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    args = ap.parse_args(argv)
-    base = SimConfig.pretraining() if args.pretraining else SimConfig()
-    cfg = SimConfig.from_yaml(args.config, base=base) if args.config else base
     try:
         corpus = write_corpus(
-            args.out, cfg, args.windows, args.seed, args.labeled, not args.no_progress
+            args.out, args.sim, args.windows, args.seed, args.labeled, args.progress
         )
     except (ValueError, FolderLockedError) as err:
         print(f"error: {err}", file=sys.stderr)

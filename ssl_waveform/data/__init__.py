@@ -20,6 +20,7 @@ from .errors import (
 from .format import FORMAT_VERSION
 from .ingest import IngestReport, WindowArray, ingest, load_input, load_recording
 from .mapstyle import WindowDataset
+from .pairs import SourcePairDataset
 from .signal import resample, window_signal
 from .stats import compute_channel_stats
 from .streaming import StreamingWindowDataset
@@ -39,6 +40,7 @@ __all__ = [
     "RecordingTooShortError",
     "SampleRateMismatchError",
     "ShardError",
+    "SourcePairDataset",
     "StreamingWindowDataset",
     "UnknownLabelError",
     "WindowArray",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 import h5py
 import numpy as np
@@ -22,7 +22,8 @@ SHARD_PATTERN = re.compile(r"^shard-(\d{6})\.h5$")
 WAVEFORMS = "waveforms"
 LABELS = "labels"
 META_GROUP = "meta"
-SUPPORTED_DTYPES = ("float32", "float16")
+SampleDtype = Literal["float32", "float16"]
+SUPPORTED_DTYPES: tuple[str, ...] = get_args(SampleDtype)
 # Chunks of about this many bytes: large enough that one chunk is one efficient read, small enough
 # to fit HDF5's default 1 MiB chunk cache for random access.
 TARGET_CHUNK_BYTES = 1 << 20

@@ -7,16 +7,7 @@ from .checkpoint import (
     latest_checkpoint,
     read_trainer_state,
 )
-from .cli import parse_recipe_args
 from .config import EngineConfig
-from .config_io import (
-    ConfigError,
-    config_to_dict,
-    load_config,
-    parse_override,
-    save_config,
-    valid_keys,
-)
 from .loop import (
     NonFiniteLossError,
     RunPlan,
@@ -30,7 +21,6 @@ from .optim import param_groups
 from .schedule import lr_at, scaled_peak_lr
 
 __all__ = [
-    "ConfigError",
     "EngineConfig",
     "NonFiniteLossError",
     "RunConfigMismatchError",
@@ -38,19 +28,13 @@ __all__ = [
     "TrainResult",
     "TrainerState",
     "checkpoint_dir",
-    "config_to_dict",
     "latest_checkpoint",
-    "load_config",
     "lr_at",
     "make_accelerator",
     "param_groups",
-    "parse_override",
-    "parse_recipe_args",
     "plan_run",
     "read_log",
     "read_trainer_state",
-    "save_config",
     "scaled_peak_lr",
     "train",
-    "valid_keys",
 ]

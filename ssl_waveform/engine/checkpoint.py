@@ -29,8 +29,9 @@ import safetensors.torch
 import torch
 from accelerate import Accelerator
 
+from ssl_waveform.config import config_to_dict, save_config
+
 from .._atomic import fsync_dir
-from .config_io import config_to_dict, save_config
 
 CHECKPOINTS = "checkpoints"
 TRAINER_STATE = "trainer_state.json"

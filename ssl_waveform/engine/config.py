@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal, get_args
 
-_PRECISIONS = ("no", "bf16", "fp16")
-_MONITOR_MODES = ("max", "min")
+MixedPrecision = Literal["no", "bf16", "fp16"]
+MonitorMode = Literal["max", "min"]
+_PRECISIONS = get_args(MixedPrecision)
+_MONITOR_MODES = get_args(MonitorMode)
 
 
 @dataclass
@@ -56,7 +59,7 @@ class EngineConfig:
     warmup_epochs: float = 1.0
     clip_grad: float | None = 1.0
     ema_decay: float | None = None
-    mixed_precision: str = "no"
+    mixed_precision: MixedPrecision = "no"
     compile: bool = False
     channels_last: bool = False
     checkpoint_every: int = 200
@@ -65,7 +68,7 @@ class EngineConfig:
     num_workers: int = 0
     seed: int = 0
     monitor: str | None = None
-    monitor_mode: str = "max"
+    monitor_mode: MonitorMode = "max"
     patience: int | None = None
 
     def __post_init__(self) -> None:

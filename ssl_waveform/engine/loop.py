@@ -50,6 +50,8 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset, IterableDataset
 from tqdm.auto import tqdm
 
+from ssl_waveform.config import save_config
+
 from .._lock import exclusive
 from .checkpoint import (
     EMA_FILE,
@@ -63,7 +65,6 @@ from .checkpoint import (
     save_checkpoint,
 )
 from .config import EngineConfig
-from .config_io import save_config
 from .optim import param_groups
 from .schedule import lr_at, scaled_peak_lr
 

@@ -8,16 +8,17 @@ import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 import numpy as np
 import torch
 from accelerate.utils import set_seed
 from torch.utils.data import Dataset
 
-from ssl_waveform.augment import AugmentationPolicy, create_policy, list_policies
+from ssl_waveform.augment import AugmentationPolicy, PolicyName, create_policy
+from ssl_waveform.config import config_to_dict
 from ssl_waveform.data import Corpus
-from ssl_waveform.engine import EngineConfig, config_to_dict, param_groups, read_log, train
+from ssl_waveform.engine import EngineConfig, param_groups, read_log, train
 from ssl_waveform.evaluation import (
     classification_metrics,
     plot_confusion_matrix,
@@ -27,13 +28,16 @@ from ssl_waveform.finetune.layer_decay import layer_decay_fn
 from ssl_waveform.finetune.splits import Splits, labeled_subset, split_corpus
 from ssl_waveform.methods.classify import Classifier, load_classifier
 from ssl_waveform.models.encoder import Encoder
-from ssl_waveform.transforms import NORMALIZATION_MODES, warn_if_mixed_units
+from ssl_waveform.transforms import RepresentationName, warn_if_mixed_units
 
-MODES = ("full", "probe", "two_phase")
-SELECTIONS = ("best", "last")
+Mode = Literal["full", "probe", "two_phase"]
+Selection = Literal["best", "last"]
+# an encoder created here has no corpus statistics, so every normalisation but "corpus"
+FinetuneNormalization = Literal["none", "per_sample", "per_sample_shared", "shared_scale"]
+MODES: tuple[str, ...] = get_args(Mode)
+SELECTIONS: tuple[str, ...] = get_args(Selection)
+FINETUNE_NORMALIZATIONS: tuple[str, ...] = get_args(FinetuneNormalization)
 INIT_KEYWORDS = ("auto", "scratch", "imagenet")
-# an encoder created here has no corpus statistics, so every mode but "corpus"
-FINETUNE_NORMALIZATIONS = tuple(m for m in NORMALIZATION_MODES if m != "corpus")
 
 
 def _default_engine() -> EngineConfig:
@@ -122,9 +126,9 @@ class FinetuneConfig:
     init: str = "auto"
     imagenet_weights: str | None = None
     encoder: str = "convnext_atto"
-    representation: str = "fold"
+    representation: RepresentationName = "fold"
     image_size: int = 64
-    normalization: str = "shared_scale"
+    normalization: FinetuneNormalization = "shared_scale"
     standardize_input: bool = False
     labels_per_class: int | None = None
     label_fraction: float | None = None
@@ -133,12 +137,12 @@ class FinetuneConfig:
     split_seed: int = 0
     subset_seed: int = 0
     split_by: str = "auto"
-    mode: str = "full"
-    select: str = "best"
+    mode: Mode = "full"
+    select: Selection = "best"
     probe_epochs: int = 5
     probe_base_lr: float = 0.05
     layer_decay: float = 1.0
-    augment: str = "speed"
+    augment: PolicyName = "speed"
     window_seconds: float | None = None
     window_periods: float | None = None
     fundamental: float = 50.0
@@ -152,8 +156,8 @@ class FinetuneConfig:
     engine: EngineConfig = field(default_factory=_default_engine)
 
     def __post_init__(self) -> None:
-        if self.augment not in list_policies():
-            raise ValueError(f"augment={self.augment!r} is not one of {list_policies()}")
+        if self.augment not in get_args(PolicyName):
+            raise ValueError(f"augment={self.augment!r} is not one of {get_args(PolicyName)}")
         if self.mode not in MODES:
             raise ValueError(f"mode={self.mode!r} is not one of {MODES}")
         if self.select not in SELECTIONS:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
@@ -152,6 +153,10 @@ _STRATEGIES: dict[str, MaskFn] = {
     "time": time_mask,
     "channel": channel_mask,
 }
+
+
+# the strategies' names as a type, for configs and command lines (tests check it matches the registry)
+MaskingName = Literal["channel", "random", "time"]
 
 
 def list_masking() -> list[str]:

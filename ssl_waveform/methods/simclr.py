@@ -108,10 +108,14 @@ class SimCLR(nn.Module):
         """One pretraining step's forward pass.
 
         Args:
-            batch: ``{"x": waveforms [B, C, T] float32, ...}``; labels, if present, are ignored.
+            batch: ``{"x": waveforms [B, C, T] float32, ...}``; labels, if present, are ignored. With
+                ``"x_pos"`` (another window of the same recording per row, ``SourcePairDataset``) the views
+                are one augmentation of each; otherwise two augmentations of ``x``.
 
         Returns:
             See :meth:`forward_views`.
         """
+        if "x_pos" in batch:
+            return self.forward_views(self.augment(batch["x"]), self.augment(batch["x_pos"]))
         view0, view1 = self.two_views(batch["x"])
         return self.forward_views(view0, view1)

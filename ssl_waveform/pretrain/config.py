@@ -6,8 +6,12 @@ Defaults are a sensible run on 2 CPU cores; recipes' YAML files and ``key=value`
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
+from ssl_waveform.augment import PolicyName
 from ssl_waveform.engine import EngineConfig
+from ssl_waveform.methods.masking import MaskingName
+from ssl_waveform.transforms import Normalization, RepresentationName
 
 
 @dataclass
@@ -31,11 +35,11 @@ class EncoderSpec:
     """
 
     name: str = "convnext_atto"
-    representation: str = "fold"
+    representation: RepresentationName = "fold"
     image_size: int = 64
     init: str = "scratch"
     imagenet_weights: str | None = None
-    normalization: str = "shared_scale"
+    normalization: Normalization = "shared_scale"
     drop_path: float = 0.0
     standardize_input: bool = False
 
@@ -96,7 +100,7 @@ class MAEConfig:
     encoder: EncoderSpec = field(default_factory=EncoderSpec)
     mask_ratio: float = 0.6
     mask_cell: int = 0
-    masking: str = "random"
+    masking: MaskingName = "random"
     decoder_dim: int = 256
     norm_pix_loss: bool = True
     buffer_blocks: int = 8
@@ -114,6 +118,10 @@ class SimCLRConfig:
         hidden_dim: projection head hidden width (0 = the encoder's embedding size).
         output_dim: projection size.
         temperature: NT-Xent temperature.
+        positives: ``views`` (two augmentations of one window, SimCLR) or ``source`` (two windows of the same
+            recording, each augmented once; CLOCS-style, ``data.SourcePairDataset``): needs per-window
+            metadata ``positive_field`` naming the recording, as ingested corpora have.
+        positive_field: the metadata field naming the recording for ``positives=source``.
     """
 
     data: str = ""
@@ -122,9 +130,11 @@ class SimCLRConfig:
     builtin_windows: int = 6000
     builtin_seed: int = 0
     encoder: EncoderSpec = field(default_factory=EncoderSpec)
-    augment: str = "default"
+    augment: PolicyName = "default"
     hidden_dim: int = 0
     output_dim: int = 128
     temperature: float = 0.1
+    positives: Literal["views", "source"] = "views"
+    positive_field: str = "source"
     buffer_blocks: int = 8
     engine: EngineConfig = field(default_factory=_simclr_engine)

@@ -14,7 +14,7 @@ import torch
 from accelerate.utils import set_seed
 from torch import nn
 
-from ssl_waveform.data import Corpus, StreamingWindowDataset
+from ssl_waveform.data import Corpus, SourcePairDataset, StreamingWindowDataset
 from ssl_waveform.engine import TrainResult, make_accelerator, train
 from ssl_waveform.models.encoder import Encoder
 from ssl_waveform.pretrain.config import EncoderSpec, MAEConfig, SimCLRConfig
@@ -91,16 +91,27 @@ def _run(method_name: str, cfg: Any, make_method, find_unused: bool) -> TrainRes
         cfg.data = str(root)
     accelerator = make_accelerator(cfg.engine, cfg.run_dir, find_unused_parameters=find_unused)
     corpus = Corpus(root)
-    dataset = StreamingWindowDataset(
-        root,
-        batch_size=cfg.engine.batch_size,
-        shuffle=True,
-        seed=cfg.engine.seed,
-        buffer_blocks=cfg.buffer_blocks,
-        drop_last=True,
-        rank=accelerator.process_index,
-        world_size=accelerator.num_processes,
-    )
+    dataset: SourcePairDataset | StreamingWindowDataset
+    if getattr(cfg, "positives", "views") == "source":
+        dataset = SourcePairDataset(
+            corpus,
+            batch_size=cfg.engine.batch_size,
+            field=cfg.positive_field,
+            seed=cfg.engine.seed,
+            rank=accelerator.process_index,
+            world_size=accelerator.num_processes,
+        )
+    else:
+        dataset = StreamingWindowDataset(
+            root,
+            batch_size=cfg.engine.batch_size,
+            shuffle=True,
+            seed=cfg.engine.seed,
+            buffer_blocks=cfg.buffer_blocks,
+            drop_last=True,
+            rank=accelerator.process_index,
+            world_size=accelerator.num_processes,
+        )
     if len(dataset) == 0:
         raise ValueError(
             f"{root}: {corpus.num_windows} windows give no full batch of {cfg.engine.batch_size} per "

@@ -9,12 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
-from ssl_waveform.sim.families import FAMILIES, class_names, open_switches
+from ssl_waveform.sim.families import FAMILIES, FamilyName, class_names, open_switches
 from ssl_waveform.sim.point import OperatingPoint
 from ssl_waveform.sim.sensors import SensorModel
-from ssl_waveform.sim.simulator import CHANNELS
+from ssl_waveform.sim.simulator import CHANNELS, ChannelName
 
 Range = tuple[float, float]
 
@@ -58,8 +57,8 @@ class SimConfig:
     sample_rate: float = 20_000.0
     window: int = 2048
     settle: float = 0.05
-    channels: tuple[str, ...] = ("ia", "ib", "ic")
-    families: tuple[str, ...] = ("switch",)
+    channels: tuple[ChannelName, ...] = ("ia", "ib", "ic")
+    families: tuple[FamilyName, ...] = ("switch",)
     class_prior: dict[str, float] = field(default_factory=dict)
     unlabeled_healthy_fraction: float = 0.8
     closed_loop_fraction: float = 0.3
@@ -85,7 +84,7 @@ class SimConfig:
 
     def __post_init__(self) -> None:
         class_names(self.families)  # validates the family names
-        bad = [c for c in self.channels if c not in CHANNELS]
+        bad: list[str] = [c for c in self.channels if c not in CHANNELS]
         if bad:
             raise ValueError(f"SimConfig.channels: unknown {bad}; valid: {list(CHANNELS)}")
         known = class_names(tuple(FAMILIES))
@@ -108,29 +107,6 @@ class SimConfig:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
 
     @classmethod
-    def from_dict(
-        cls, changes: dict[str, Any], where: str = "config", base: SimConfig | None = None
-    ) -> SimConfig:
-        """``base`` (default: the defaults) overridden by ``changes``; unknown keys are errors naming the key."""
-        base = base or cls()
-        names = {f.name: f for f in dataclasses.fields(cls)}
-        kw: dict[str, Any] = {}
-        for key, val in (changes or {}).items():
-            if key not in names:
-                raise ValueError(f"{where}: unknown key {key!r}; valid keys: {sorted(names)}")
-            if key == "sensor":
-                skeys = {f.name for f in dataclasses.fields(SensorModel)}
-                bad = [k for k in val if k not in skeys]
-                if bad:
-                    raise ValueError(f"{where}: unknown sensor keys {bad}; valid: {sorted(skeys)}")
-                kw[key] = dataclasses.replace(base.sensor, **val)
-            elif isinstance(val, list):
-                kw[key] = tuple(val)
-            else:
-                kw[key] = val
-        return dataclasses.replace(base, **kw)
-
-    @classmethod
     def pretraining(cls, **changes: Any) -> SimConfig:
         """Broad domain randomisation for unlabeled pretraining corpora (:data:`PRETRAINING_CHANGES`).
 
@@ -141,13 +117,11 @@ class SimConfig:
 
     @classmethod
     def from_yaml(cls, path: str | Path, base: SimConfig | None = None) -> SimConfig:
-        """Load the changes to ``base`` (default: the defaults) from a YAML file."""
-        data = yaml.safe_load(Path(path).read_text()) or {}
-        if not isinstance(data, dict):
-            raise ValueError(
-                f"{path}: expected a mapping of SimConfig keys, got {type(data).__name__}"
-            )
-        return cls.from_dict(data, where=str(path), base=base)
+        """``base`` (default: the defaults) with the changes in a YAML file (nested ``sensor:`` mapping);
+        unknown keys and wrong types raise :class:`~ssl_waveform.config.ConfigError` naming the file and key."""
+        from ssl_waveform.config import load_config
+
+        return load_config(cls, path, base=base)
 
 
 # What an unlabeled field corpus looks like, as far as the simulator can draw it: every fault family (open

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
+from typing import Literal
 
 from ssl_waveform.sim.point import SWITCHES
 
@@ -31,6 +32,9 @@ SWITCH_CLASSES: tuple[str, ...] = (
     *(f"open:{a},{b}" for a, b in itertools.combinations(SWITCHES, 2)),
 )
 """The 22 switch classes of the standard benchmark set."""
+
+FamilyName = Literal["switch", "sensor", "dclink", "intermittent"]
+"""The families' names as a type, for configs and command lines (tests check it matches :data:`FAMILIES`)."""
 
 FAMILIES: dict[str, tuple[str, ...]] = {
     "switch": SWITCH_CLASSES,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import NamedTuple
+from typing import Literal, NamedTuple, get_args
 
 import numpy as np
 from scipy import signal
@@ -13,7 +13,8 @@ from scipy import signal
 from ssl_waveform.sim import kernel as K
 from ssl_waveform.sim.point import CONTROL_MODES, SWITCHES, OperatingPoint, fault_mask
 
-CHANNELS: tuple[str, ...] = ("ia", "ib", "ic", "va", "vb", "vc", "vdc", "idc")
+ChannelName = Literal["ia", "ib", "ic", "va", "vb", "vc", "vdc", "idc"]
+CHANNELS: tuple[str, ...] = get_args(ChannelName)
 """Channels the simulator can output: phase currents (A, positive into the load), pole voltages
 w.r.t. the grounded DC midpoint (V), DC-link terminal voltage (V) and DC-link current drawn from
 the positive rail (A). All are sub-step averages passed through the anti-aliasing filter."""

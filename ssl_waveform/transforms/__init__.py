@@ -11,11 +11,13 @@ from ssl_waveform.transforms.fold import CycleFold, estimate_fundamental
 from ssl_waveform.transforms.gaf import GramianAngularField
 from ssl_waveform.transforms.normalization import (
     NORMALIZATION_MODES,
+    Normalization,
     WaveformNormalization,
     warn_if_mixed_units,
 )
 from ssl_waveform.transforms.raw import RawWaveform
 from ssl_waveform.transforms.registry import (
+    RepresentationName,
     WaveformTransform,
     available_transforms,
     create_pipeline,
@@ -31,8 +33,10 @@ __all__ = [
     "GramianAngularField",
     "ImageRepresentation",
     "MorletScalogram",
+    "Normalization",
     "RawWaveform",
     "Representation",
+    "RepresentationName",
     "STFTImage",
     "WaveformNormalization",
     "WaveformTransform",

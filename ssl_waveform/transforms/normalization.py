@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal, get_args
 
 import torch
 from torch import nn
 
-NORMALIZATION_MODES = ("none", "per_sample", "per_sample_shared", "shared_scale", "corpus")
+Normalization = Literal["none", "per_sample", "per_sample_shared", "shared_scale", "corpus"]
+NORMALIZATION_MODES: tuple[str, ...] = get_args(Normalization)
 
 
 SHARED_SCALE_MODES = ("per_sample_shared", "shared_scale")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -21,6 +21,10 @@ _REGISTRY: dict[str, type[Representation]] = {
     cls.name: cls
     for cls in (STFTImage, MorletScalogram, CycleFold, GramianAngularField, RawWaveform)
 }
+
+
+# the registry's names as a type, for configs and command lines (tests check it matches the registry)
+RepresentationName = Literal["cwt", "fold", "gaf", "raw", "stft"]
 
 
 def available_transforms() -> list[str]:
