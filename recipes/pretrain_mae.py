@@ -7,23 +7,11 @@ With no arguments it pretrains convnext_atto on cycle-folded images (fold) of a 
 2 CPU cores, and writes runs/pretrain_mae/encoder. Re-running the same command resumes an interrupted run.
 """
 
-import sys
-
-from ssl_waveform._cli import user_errors
-from ssl_waveform.config import parse
-from ssl_waveform.pretrain import MAEConfig, pretrain_mae
+from ssl_waveform.pretrain import MAEConfig, recipe_main
 
 
 def main(argv: list[str] | None = None) -> None:
-    cfg = parse(MAEConfig, argv, prog="pretrain_mae.py", description=__doc__)
-    try:
-        result = pretrain_mae(cfg)
-    except user_errors() as err:
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
-    print(
-        f"done: {result.steps} steps (last epoch loss {result.loss}), encoder in {cfg.run_dir}/encoder"
-    )
+    recipe_main(MAEConfig, argv, prog="pretrain_mae.py", description=__doc__)
 
 
 if __name__ == "__main__":

@@ -7,23 +7,11 @@ With no arguments it pretrains convnext_atto on cycle-folded images (fold) of a 
 2 CPU cores, and writes runs/pretrain_simclr/encoder. Re-running the same command resumes an interrupted run.
 """
 
-import sys
-
-from ssl_waveform._cli import user_errors
-from ssl_waveform.config import parse
-from ssl_waveform.pretrain import SimCLRConfig, pretrain_simclr
+from ssl_waveform.pretrain import SimCLRConfig, recipe_main
 
 
 def main(argv: list[str] | None = None) -> None:
-    cfg = parse(SimCLRConfig, argv, prog="pretrain_simclr.py", description=__doc__)
-    try:
-        result = pretrain_simclr(cfg)
-    except user_errors() as err:
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
-    print(
-        f"done: {result.steps} steps (last epoch loss {result.loss}), encoder in {cfg.run_dir}/encoder"
-    )
+    recipe_main(SimCLRConfig, argv, prog="pretrain_simclr.py", description=__doc__)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ from ssl_waveform.finetune.layer_decay import layer_decay_fn
 from ssl_waveform.finetune.splits import Splits, labeled_subset, split_corpus
 from ssl_waveform.methods.classify import Classifier, load_classifier
 from ssl_waveform.models.encoder import Encoder
-from ssl_waveform.transforms import RepresentationName, warn_if_mixed_units
+from ssl_waveform.transforms import RepresentationName
 
 Mode = Literal["full", "probe", "two_phase"]
 Selection = Literal["best", "last"]
@@ -273,7 +273,11 @@ def build_encoder_for_finetune(cfg: FinetuneConfig, corpus: Corpus, init: str) -
     Raises:
         ValueError: the encoder's sample rate or channel count does not match the corpus.
     """
-    from ssl_waveform.models import create_encoder, encoder_from_config, read_encoder_config
+    from ssl_waveform.models import (
+        create_encoder_for_corpus,
+        encoder_from_config,
+        read_encoder_config,
+    )
 
     folder = Path(init)
     if init not in INIT_KEYWORDS and folder.is_dir() and (folder / "config.json").is_file():
@@ -290,17 +294,13 @@ def build_encoder_for_finetune(cfg: FinetuneConfig, corpus: Corpus, init: str) -
         config["provenance"]["init"] = str(folder)
         encoder = encoder_from_config(config, weights=folder / "model.safetensors")
     else:
-        warn_if_mixed_units(cfg.normalization, corpus.channel_names, corpus.units)
-        encoder = create_encoder(
+        encoder = create_encoder_for_corpus(
+            corpus,
             cfg.encoder,
             cfg.representation,
-            corpus.num_channels,
             init=init,
             imagenet_weights=cfg.imagenet_weights,
-            sample_rate=corpus.sample_rate,
-            window=corpus.window_length,
-            image_size=cfg.image_size if cfg.representation != "raw" else None,
-            channel_names=corpus.channel_names,
+            image_size=cfg.image_size,
             normalization=cfg.normalization,
             drop_path_rate=cfg.drop_path,
         )

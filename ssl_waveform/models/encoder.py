@@ -28,6 +28,7 @@ from ssl_waveform.transforms import (
     create_pipeline,
     input_statistics,
     transform_class,
+    warn_if_mixed_units,
 )
 
 CONFIG_FORMAT = "ssl_waveform.encoder"
@@ -329,6 +330,46 @@ def create_encoder(
         backbone = _backbone_from_folder(config, Path(init))
     config["architecture"]["num_features"] = int(backbone.num_features)
     return Encoder(_build_transform(config), backbone, config)
+
+
+def create_encoder_for_corpus(
+    corpus: Any,
+    name: str,
+    representation: str,
+    *,
+    init: str | Path = "scratch",
+    imagenet_weights: str | Path | None = None,
+    image_size: int = 64,
+    normalization: str = "shared_scale",
+    drop_path_rate: float = 0.0,
+) -> Encoder:
+    """:func:`create_encoder` fitted to a corpus: its channels, names, sample rate and window; its statistics
+    for ``normalization="corpus"``; a warning when one scale would span channels of different units.
+
+    Args:
+        corpus: An open ``ssl_waveform.data.Corpus``.
+        name, representation, init, imagenet_weights, normalization, drop_path_rate: as in
+            :func:`create_encoder`.
+        image_size: Side of 2-D representations (ignored for ``raw``).
+    """
+    warn_if_mixed_units(normalization, corpus.channel_names, corpus.units)
+    stats: dict[str, Any] = {}
+    if normalization == "corpus":
+        stats = {"norm_mean": corpus.stats["mean"], "norm_std": corpus.stats["std"]}
+    return create_encoder(
+        name,
+        representation,
+        corpus.num_channels,
+        init=init,
+        imagenet_weights=imagenet_weights,
+        sample_rate=corpus.sample_rate,
+        window=corpus.window_length,
+        image_size=image_size if representation != "raw" else None,
+        channel_names=corpus.channel_names,
+        normalization=normalization,
+        drop_path_rate=drop_path_rate,
+        **stats,
+    )
 
 
 def _check_fit(

@@ -7,7 +7,13 @@
 """
 
 from ssl_waveform.pretrain.config import EncoderSpec, MAEConfig, SimCLRConfig
-from ssl_waveform.pretrain.run import build_encoder, corpus_root, pretrain_mae, pretrain_simclr
+from ssl_waveform.pretrain.run import (
+    build_encoder,
+    corpus_root,
+    pretrain_mae,
+    pretrain_simclr,
+    recipe_main,
+)
 
 __all__ = [
     "EncoderSpec",
@@ -17,4 +23,5 @@ __all__ = [
     "corpus_root",
     "pretrain_mae",
     "pretrain_simclr",
+    "recipe_main",
 ]

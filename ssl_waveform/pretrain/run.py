@@ -31,8 +31,7 @@ def corpus_root(data: str, runs: str, windows: int, seed: int) -> Path:
 
 def build_encoder(spec: EncoderSpec, corpus: Corpus) -> Encoder:
     """An encoder matching the corpus (channels, sample rate, window) as ``spec`` describes it."""
-    from ssl_waveform.models import create_encoder, read_encoder_config
-    from ssl_waveform.transforms import warn_if_mixed_units
+    from ssl_waveform.models import create_encoder_for_corpus, read_encoder_config
 
     if spec.init not in ("scratch", "imagenet") and (Path(spec.init) / "config.json").is_file():
         source = read_encoder_config(spec.init)["normalization"]["mode"]
@@ -42,23 +41,15 @@ def build_encoder(spec: EncoderSpec, corpus: Corpus) -> Encoder:
                 f"encoder.normalization={spec.normalization!r}: set encoder.normalization={source} to "
                 "continue it (its weights expect those inputs)"
             )
-    warn_if_mixed_units(spec.normalization, corpus.channel_names, corpus.units)
-    norm: dict[str, Any] = {}
-    if spec.normalization == "corpus":
-        norm = {"norm_mean": corpus.stats["mean"], "norm_std": corpus.stats["std"]}
-    encoder = create_encoder(
+    encoder = create_encoder_for_corpus(
+        corpus,
         spec.name,
         spec.representation,
-        corpus.num_channels,
         init=spec.init,
         imagenet_weights=spec.imagenet_weights,
-        sample_rate=corpus.sample_rate,
-        window=corpus.window_length,
-        image_size=spec.image_size if spec.representation != "raw" else None,
-        channel_names=corpus.channel_names,
+        image_size=spec.image_size,
         normalization=spec.normalization,
         drop_path_rate=spec.drop_path,
-        **norm,
     )
     if spec.standardize_input:
         idx = (
@@ -167,3 +158,24 @@ def pretrain_simclr(cfg: SimCLRConfig) -> TrainResult:
         )
 
     return _run("simclr", cfg, make, find_unused=False)
+
+
+def recipe_main(
+    cls: type[MAEConfig] | type[SimCLRConfig], argv: list[str] | None, prog: str, description: str
+) -> None:
+    """What ``recipes/pretrain_<method>.py`` runs: parse the command line into ``cls``, pretrain, report; a
+    user error (bad corpus, another run's folder, a locked folder) is one ``error:`` line and exit status 2."""
+    import sys
+
+    from ssl_waveform._cli import user_errors
+    from ssl_waveform.config import parse
+
+    cfg = parse(cls, argv, prog=prog, description=description)
+    try:
+        result = pretrain_mae(cfg) if isinstance(cfg, MAEConfig) else pretrain_simclr(cfg)
+    except user_errors() as err:
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)
+    print(
+        f"done: {result.steps} steps (last epoch loss {result.loss}), encoder in {cfg.run_dir}/encoder"
+    )
