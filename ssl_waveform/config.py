@@ -87,10 +87,30 @@ def _is_bool(tp: Any) -> bool:
     return _options(tp) == (bool,)
 
 
+def _is_word_choice(tp: Any) -> bool:
+    """A ``Literal`` of strings (``mixed_precision``: ``no`` is a choice, not YAML's false)."""
+    return any(
+        typing.get_origin(o) is typing.Literal
+        and all(isinstance(a, str) for a in typing.get_args(o))
+        for o in _options(tp)
+    )
+
+
+def _items_type(tp: Any) -> Any | None:
+    """The item type of a ``tuple[X, ...]`` / ``list[X]`` field, None for other fields."""
+    for o in _options(tp):
+        args = typing.get_args(o)
+        if (
+            typing.get_origin(o) in (tuple, list)
+            and args
+            and (len(args) == 1 or args[1] is Ellipsis)
+        ):
+            return args[0]
+    return None
+
+
 def _word(value: Any) -> str:
-    if value is None:
-        return "None"
-    return str(value)
+    return "None" if value is None else str(value)
 
 
 def _flag_words(dotted: str, value: Any, tp: Any, source: str) -> list[str]:
@@ -101,12 +121,20 @@ def _flag_words(dotted: str, value: Any, tp: Any, source: str) -> list[str]:
         if not isinstance(value, bool):
             raise ConfigError(f"{source}: {dotted} expects true or false, got {value!r}")
         return [f"--{head}{leaf}" if value else f"--{head}no-{leaf}"]
+    if isinstance(value, bool) and _is_word_choice(tp):
+        raise ConfigError(
+            f"{source}: {dotted}: YAML reads {value!r} from yes/no/on/off; quote the choice, e.g. '\"no\"'"
+        )
+    if value is None and type(None) not in typing.get_args(tp):
+        raise ConfigError(f"{source}: {dotted} cannot be null")
+    if _dataclass_type(tp) is not None:
+        raise ConfigError(f"{source}: {dotted} must be a mapping of its keys, got {value!r}")
     flag = f"--{head}{leaf}"
     if isinstance(value, Mapping):
         return [flag, *(w for k, v in value.items() for w in (_word(k), _word(v)))]
     if isinstance(value, (list, tuple)):
         return [flag, *(_word(v) for v in value)]
-    return [flag, _word(value)]
+    return [f"{flag}={_word(value)}"]  # one word: a value may start with "-"
 
 
 def _mapping_words(cls: type, changes: Any, source: str, prefix: str = "") -> list[str]:
@@ -134,25 +162,35 @@ def _unknown(cls: type, dotted: str, source: str) -> ConfigError:
     )
 
 
+def _override_value(tp: Any, raw: str, source: str) -> Any:
+    """The value of ``key=raw``: YAML, except text and word choices taken verbatim (``no``, ``*-b5-*``)."""
+    if raw.strip().lower() in _NULL_WORDS and type(None) in typing.get_args(tp):
+        return None
+    items = _items_type(tp)
+    if not raw.lstrip().startswith("["):
+        if _is_text(tp) or _is_word_choice(tp):
+            return raw
+        if items is not None and (_is_text(items) or _is_word_choice(items)):
+            return [raw]
+    try:
+        value = yaml.safe_load(raw)
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{source}: value is not valid YAML ({err})") from err
+    if items is not None and not isinstance(value, list):
+        return [value]
+    return raw if value is None and raw.strip() == "" else value
+
+
 def _override_words(cls: type, text: str) -> list[str]:
     """Words for one ``dotted.key=value`` override."""
     key, sep, raw = text.partition("=")
+    source = f"override {text!r}"
     if not sep or not _KEY_VALUE.match(text):
-        raise ConfigError(f"override {text!r}: expected key=value, e.g. engine.epochs=5")
+        raise ConfigError(f"{source}: expected key=value, e.g. engine.epochs=5")
     tp = _leaf_type(cls, key)
     if tp is None:
-        raise _unknown(cls, key, f"override {text!r}")
-    if raw.strip().lower() in _NULL_WORDS and type(None) in typing.get_args(tp):
-        value: Any = None
-    elif _is_text(tp) and not raw.lstrip().startswith("["):
-        value = raw
-    else:
-        try:
-            value = yaml.safe_load(raw)
-        except yaml.YAMLError as err:
-            raise ConfigError(f"override {text!r}: value is not valid YAML ({err})") from err
-        value = raw if value is None and raw.strip() == "" else value
-    return _flag_words(key, value, tp, f"override {text!r}")
+        raise _unknown(cls, key, source)
+    return _flag_words(key, _override_value(tp, raw, source), tp, source)
 
 
 def _unwrap(tp: Any) -> Any:
@@ -245,16 +283,41 @@ def _tyro(cls: type[T], words: list[str], default: T | None, prog: str, descript
     return typing.cast(T, cfg)
 
 
-def _quiet(cls: type[T], words: list[str], default: T | None, source: str) -> T:
-    """Parse ``words`` with tyro, turning its exit on a bad value into a :class:`ConfigError` naming ``source``."""
+class _Words:
+    """The words tyro parses, and for each flag set by a file or a ``key=value`` word, where it came from."""
+
+    def __init__(self) -> None:
+        self.words: list[str] = []
+        self.origin: dict[str, str] = {}
+
+    def add(self, words: list[str], source: str | None = None) -> None:
+        self.words += words
+        for word in words:
+            if source and word.startswith("--"):
+                self.origin[word.partition("=")[0]] = source
+
+    def blame(self, message: str) -> str:
+        """``message`` prefixed with the source of the flag it names, when a file or override set it."""
+        for flag, source in self.origin.items():
+            if re.search(re.escape(flag) + r"(?![\w-])", message):
+                return f"{source}: {message}"
+        return message
+
+
+def _file_words(cls: type, words: _Words, path: str | Path, under: str | None) -> None:
+    source = f"config file {path}"
+    changes = _yaml_changes(path)
+    words.add(_mapping_words(cls, {under: changes} if under else changes, source), source)
+
+
+def _quiet(cls: type[T], words: _Words, default: T | None) -> T:
+    """Parse with tyro, turning its exit on a bad value into a :class:`ConfigError` naming the source."""
     buf = io.StringIO()
     try:
         with contextlib.redirect_stderr(buf), contextlib.redirect_stdout(buf):
-            return _tyro(cls, words, default, "config", "")
+            return _tyro(cls, words.words, default, "config", "")
     except SystemExit as exc:
-        raise ConfigError(f"{source}: {_clean(buf.getvalue()) or exc}") from None
-    except ValueError as err:  # a dataclass's own check (__post_init__)
-        raise ConfigError(f"{source}: {err}") from err
+        raise ConfigError(words.blame(_clean(buf.getvalue()) or str(exc))) from None
 
 
 def load_config(
@@ -270,7 +333,7 @@ def load_config(
     Args:
         cls: The config dataclass.
         yaml_path: Optional YAML file holding only the keys that change. An empty file is allowed.
-        overrides: ``dotted.key=value`` strings (or ``--flag value`` words) applied after the file.
+        overrides: ``dotted.key=value`` strings applied after the file (all together).
         base: Start from this instance instead of ``cls()``.
         under: The YAML file's keys are those of this (nested dataclass) field of ``cls``, e.g. ``"sim"``.
 
@@ -284,15 +347,35 @@ def load_config(
     """
     if not (isinstance(cls, type) and dataclasses.is_dataclass(cls)):
         raise TypeError(f"load_config: {cls!r} is not a dataclass type")
-    cfg = base if base is not None else cls()
+    words = _Words()
     if yaml_path is not None:
-        source = f"config file {yaml_path}"
-        changes = _yaml_changes(yaml_path)
-        words = _mapping_words(cls, {under: changes} if under else changes, source)
-        cfg = _quiet(cls, words, cfg, source)
+        _file_words(cls, words, yaml_path, under)
     for text in overrides:
-        cfg = _quiet(cls, _override_words(cls, text), cfg, f"override {text!r}")
-    return cfg
+        words.add(_override_words(cls, text), f"override {text!r}")
+    return _quiet(cls, words, base)
+
+
+def _command_words(cls: type, argv: list[str], config_under: str | None) -> _Words:
+    """The command line as tyro's words: the ``--config`` file's changes first, then the rest, with
+    ``key=value`` words and short engine flags turned into flags."""
+    config_file, rest = _split_argv(argv)
+    words = _Words()
+    if config_file is not None:
+        _file_words(cls, words, config_file, config_under)
+    free, short = _takes_free_words(cls), _short_flags(cls)
+    previous = ""
+    for word in rest:
+        flag, eq, value = word.partition("=")
+        if flag in short:
+            words.add([f"{short[flag]}={value}"] if eq else [short[flag]])
+        elif _KEY_VALUE.match(word) and _leaf_type(cls, flag) is not None:
+            words.add(_override_words(cls, word), f"override {word!r}")
+        elif _KEY_VALUE.match(word) and not free and not previous.startswith("-"):
+            raise _unknown(cls, flag, f"override {word!r}")  # not the value of an option before it
+        else:
+            words.add([word])
+        previous = word
+    return words
 
 
 def parse(
@@ -307,8 +390,8 @@ def parse(
     """Parse a command line into ``cls``: the one entry-point parser of the library.
 
     ``--help`` lists every field with its type, choices, default and docstring. ``--config FILE.yaml`` and
-    dotted ``key=value`` words are accepted beside the flags (module docstring). Exits with status 2 and a
-    message naming the field (and the file) on a bad key or value, as argparse does.
+    dotted ``key=value`` words are accepted beside the flags (module docstring). Exits with status 2 and one
+    ``error: ...`` line naming the field (and the file or override that set it) on a bad key or value.
 
     Args:
         cls: The config dataclass.
@@ -318,48 +401,31 @@ def parse(
         default: Start from this instance instead of ``cls()``.
         config_under: ``--config`` files hold the keys of this nested field (``"sim"`` for ``simulate``).
     """
-    argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        config_file, rest = _split_argv(argv)
-        words: list[
-            str
-        ] = []  # the file's changes first, as flags: one parse, required fields allowed
-        if config_file is not None:
-            changes = _yaml_changes(config_file)
-            changes = {config_under: changes} if config_under else changes
-            words += _mapping_words(cls, changes, f"config file {config_file}")
-        free, short = _takes_free_words(cls), _short_flags(cls)
-        for word in rest:
-            flag, eq, value = word.partition("=")
-            if flag in short:
-                words += [short[flag], value] if eq else [short[flag]]
-                continue
-            key_value = _KEY_VALUE.match(word) and not (
-                free and _leaf_type(cls, word.partition("=")[0]) is None
-            )
-            words += _override_words(cls, word) if key_value else [word]
+        words = _command_words(cls, list(sys.argv[1:] if argv is None else argv), config_under)
     except (ConfigError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         raise SystemExit(2) from err
     text = description if description is not None else (cls.__doc__ or "")
-    if not free:
+    if not _takes_free_words(cls):
         example = max(valid_keys(cls), key=lambda k: k.count("."))
+        target = f"the {config_under} settings" if config_under else "the defaults"
         text += (
             "\n\nOptions can also be given as key=value words with the field's dotted name "
-            f"({example}=...), and --config FILE.yaml applies a YAML file of changes to the defaults first."
+            f"({example}=...), and --config FILE.yaml applies a YAML file of changes to {target} first."
         )
+    short = sorted({f for f in _short_flags(cls) if "_" not in f})
     if short:
-        names = ", ".join(sorted({f for f in short if "_" not in f}))
-        text += f"\n\nShort flags: {names} stand for the same --engine.* options."
+        text += f"\n\nShort flags: {', '.join(short)} stand for the same --engine.* options."
     # tyro reports a bad value and a dataclass's own check (__post_init__) in a box and exits with status 2;
     # the box becomes one "error: ..." line, as for the errors above
     box = io.StringIO()
     try:
         with contextlib.redirect_stderr(box):
-            cfg = _tyro(cls, words, default, prog or Path(sys.argv[0]).name, text)
+            cfg = _tyro(cls, words.words, default, prog or Path(sys.argv[0]).name, text)
     except SystemExit as exc:
         if exc.code not in (0, None):
-            print(f"error: {_clean(box.getvalue())}", file=sys.stderr)
+            print(f"error: {words.blame(_clean(box.getvalue()))}", file=sys.stderr)
             raise SystemExit(2) from None
         raise
     sys.stderr.write(box.getvalue())  # warnings, if any

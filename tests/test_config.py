@@ -40,6 +40,7 @@ class Cmd:
         data: a folder.
         kind: one of two.
         flag: a switch.
+        tags: words.
         inner: nested.
         engine: the engine.
     """
@@ -48,6 +49,7 @@ class Cmd:
     kind: Literal["a", "b"] = "a"
     flag: bool = False
     inner: Inner = field(default_factory=Inner)
+    tags: tuple[str, ...] = ()
     engine: EngineConfig = field(default_factory=EngineConfig)
 
 
@@ -137,3 +139,73 @@ def test_yaml_presets_hold_only_changes() -> None:
         same = [k for k, v in changes.items() if defaults[k] == v]
         assert not same, f"{path.name} repeats defaults: {same}"
         load_config(cls, path)  # and is valid
+
+
+def test_values_that_yaml_or_a_flag_parser_would_misread(tmp_path: Path, capsys) -> None:
+    cfg = parse(Cmd, ["engine.mixed_precision=no", "data=-x", "tags=*-b5-*", "inner.size=-3"])
+    assert cfg.engine.mixed_precision == "no" and cfg.data == "-x" and cfg.inner.size == -3
+    assert cfg.tags == ("*-b5-*",)
+    assert (
+        parse(FinetuneConfig, ["--run-dir", "lr=1e-3"]).run_dir == "lr=1e-3"
+    )  # a value, not a key
+    yml = tmp_path / "p.yaml"
+    yml.write_text("engine:\n  mixed_precision: no\n")
+    with pytest.raises(
+        ConfigError, match=r"p\.yaml: engine\.mixed_precision: YAML reads False.*quote"
+    ):
+        load_config(Cmd, yml)
+    yml.write_text("data: null\n")
+    with pytest.raises(ConfigError, match="data cannot be null"):
+        load_config(Cmd, yml)
+    yml.write_text("engine: 5\n")
+    with pytest.raises(ConfigError, match="engine must be a mapping"):
+        load_config(Cmd, yml)
+
+
+def test_a_bad_value_names_the_file_or_override_that_set_it(tmp_path: Path, capsys) -> None:
+    yml = tmp_path / "bad.yaml"
+    yml.write_text("kind: c\n")
+    with pytest.raises(SystemExit):
+        parse(Cmd, ["--config", str(yml)])
+    assert capsys.readouterr().err.startswith(f"error: config file {yml}: invalid choice 'c'")
+    with pytest.raises(SystemExit):
+        parse(Cmd, ["engine.epochs=x"])
+    assert capsys.readouterr().err.startswith("error: override 'engine.epochs=x': ")
+
+
+def test_overrides_apply_together() -> None:
+    # patience needs monitor: one at a time, the first would be refused
+    cfg = load_config(Cmd, overrides=["engine.patience=3", "engine.monitor=val_acc"])
+    assert cfg.engine.patience == 3 and cfg.engine.monitor == "val_acc"
+
+
+def test_finetune_normalizations_are_the_modes_a_fresh_encoder_can_use() -> None:
+    from ssl_waveform.finetune.run import FINETUNE_NORMALIZATIONS
+
+    assert set(FINETUNE_NORMALIZATIONS) == set(NORMALIZATION_MODES) - {"corpus"}
+
+
+def test_simulate_pretraining_starts_from_the_broad_config_however_it_is_given(
+    tmp_path: Path,
+) -> None:
+    from ssl_waveform.cli.simulate import main
+    from ssl_waveform.data import Corpus
+
+    for i, word in enumerate(["--pretraining", "pretraining=true"]):
+        out = tmp_path / f"c{i}"
+        main(
+            ["--out", str(out), "--windows", "2", word, "--no-progress", "--sim.vdc", "200", "300"]
+        )
+        sim = Corpus(out).description["sim_config"]
+        assert sim["families"] == list(SimConfig.pretraining().families) and sim["vdc"] == [
+            200.0,
+            300.0,
+        ]
+
+
+def test_quickstart_refuses_no_seeds(capsys) -> None:
+    from ssl_waveform.cli.quickstart import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["--seeds"])
+    assert exc.value.code == 2 and "at least one fine-tuning seed" in capsys.readouterr().err

@@ -52,6 +52,16 @@ def test_ranks_share_the_epoch_without_overlap(tmp_path: Path) -> None:
     assert all(torch.equal(b["x"], full[2 * i + 1]) for i, b in enumerate(ranks[1]))
 
 
+def test_data_loader_workers_share_the_epoch_without_repeats(tmp_path: Path) -> None:
+    from torch.utils.data import DataLoader
+
+    ds = SourcePairDataset(_corpus(tmp_path / "c", 6, 10), batch_size=4, seed=2)
+    alone = [b["x"][:, 0, 1] for b in ds]
+    loaded = [b["x"][:, 0, 1] for b in DataLoader(ds, batch_size=None, num_workers=2)]
+    assert len(loaded) == len(ds) == len(alone)
+    assert sorted(tuple(t.tolist()) for t in loaded) == sorted(tuple(t.tolist()) for t in alone)
+
+
 def test_fewer_recordings_than_the_batch_repeat_and_one_recording_is_refused(
     tmp_path: Path,
 ) -> None:

@@ -55,6 +55,10 @@ class QuickstartArgs:
     encoder: str = "convnext_atto"
     representation: RepresentationName = "fold"
 
+    def __post_init__(self) -> None:
+        if not self.seeds:
+            raise ValueError("seeds: give at least one fine-tuning seed, e.g. --seeds 0 1 2")
+
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(

@@ -53,16 +53,20 @@ class SimulateArgs:
 def main(argv: list[str] | None = None) -> None:
     """Parse the command line and write the corpus."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    # --pretraining picks the starting point that --config and --sim.* change
-    start = SimConfig.pretraining() if "--pretraining" in argv else SimConfig()
-    args = parse(
-        SimulateArgs,
-        argv,
-        prog="python -m ssl_waveform.simulate",
-        description=__doc__,
-        default=SimulateArgs(out=MISSING, windows=MISSING, sim=start),  # type: ignore[arg-type]
-        config_under="sim",
-    )
+
+    def parsed(start: SimConfig) -> SimulateArgs:
+        return parse(
+            SimulateArgs,
+            argv,
+            prog="python -m ssl_waveform.simulate",
+            description=__doc__,
+            default=SimulateArgs(out=MISSING, windows=MISSING, sim=start),  # type: ignore[arg-type]
+            config_under="sim",
+        )
+
+    args = parsed(SimConfig())
+    if args.pretraining:  # the broad randomisation is the start that --config and --sim.* change
+        args = parsed(SimConfig.pretraining())
     try:
         corpus = write_corpus(
             args.out, args.sim, args.windows, args.seed, args.labeled, args.progress

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import IterableDataset
+from torch.utils.data import IterableDataset, get_worker_info
 
 from .corpus import Corpus
 from .errors import CorpusError
@@ -27,8 +27,9 @@ class SourcePairDataset(IterableDataset):
     Every batch draws ``B`` different recordings (all of them, then repeats, when the corpus has fewer than
     ``B``) so that other rows are negatives from other recordings as far as the corpus allows; for each, two
     different windows (the same one twice for a one-window recording). An epoch has
-    ``num_windows // B`` batches in all, dealt round-robin to the ranks (``len`` is this rank's share). The
-    draws depend only on ``(seed, epoch)``, so a resumed run sees the batches an uninterrupted one would.
+    ``num_windows // B`` batches in all, dealt round-robin to the ranks (``len`` is this rank's share) and, within
+    a rank, to its data-loader workers. The draws depend only on ``(seed, epoch)``, so a resumed run sees the
+    batches an uninterrupted one would. Each worker opens the corpus itself (no HDF5 handle crosses a fork).
 
     Args:
         root: corpus folder or an open :class:`Corpus`.
@@ -51,15 +52,16 @@ class SourcePairDataset(IterableDataset):
         world_size: int | None = None,
     ) -> None:
         super().__init__()
-        self.corpus = root if isinstance(root, Corpus) else Corpus(root)
+        corpus = root if isinstance(root, Corpus) else Corpus(root)
+        self.root, self.num_windows = corpus.root, corpus.num_windows
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         self.batch_size, self.seed, self.epoch = batch_size, seed, 0
         self.rank, self.world_size = resolve_rank(rank, world_size)
-        names, groups = np.unique(self.corpus.meta(field), return_inverse=True)
+        names, groups = np.unique(corpus.meta(field), return_inverse=True)
         if len(names) < 2:
             raise CorpusError(
-                f"{self.corpus.root}: metadata field {field!r} names {len(names)} recording(s); "
+                f"{self.root}: metadata field {field!r} names {len(names)} recording(s); "
                 "same-recording positives need at least two (the others are the negatives)"
             )
         order = np.argsort(groups, kind="stable")
@@ -70,7 +72,7 @@ class SourcePairDataset(IterableDataset):
         self.epoch = int(epoch)
 
     def _total(self) -> int:
-        return self.corpus.num_windows // self.batch_size
+        return self.num_windows // self.batch_size
 
     def __len__(self) -> int:
         return len(range(self.rank, self._total(), self.world_size))
@@ -89,12 +91,17 @@ class SourcePairDataset(IterableDataset):
         return anchor, positive
 
     def __iter__(self):
+        worker = get_worker_info()
+        wid, workers = (worker.id, worker.num_workers) if worker is not None else (0, 1)
+        corpus = Corpus(self.root)
         rng = np.random.default_rng((self.seed, self.epoch))
         for b in range(self._total()):
-            anchor, positive = self.pair_indices(rng)  # every rank draws every batch: same stream
-            if b % self.world_size != self.rank:
+            anchor, positive = self.pair_indices(
+                rng
+            )  # every rank and worker draws every batch: one stream
+            if b % self.world_size != self.rank or (b // self.world_size) % workers != wid:
                 continue
-            x = self.corpus.read(np.concatenate([anchor, positive]))
+            x = corpus.read(np.concatenate([anchor, positive]))
             yield {
                 "x": torch.from_numpy(x[: self.batch_size]),
                 "x_pos": torch.from_numpy(x[self.batch_size :]),

@@ -1,9 +1,8 @@
 """``python -m ssl_waveform.finetune``: fine-tune an encoder on a labeled corpus.
 
-With no arguments it fine-tunes the newest pretrained encoder under ``runs/`` (or a scratch encoder when there
-is none) on a built-in simulated labeled set. Every field of ``FinetuneConfig`` is a flag (``--labels-per-class
-5``, ``--engine.base-lr 1e-3``; the engine's most used ones also short: ``--epochs``, ``--seed``,
-``--batch-size``, ``--base-lr``, ``--warmup-epochs``, ``--warmup-steps``, ``--mixed-precision``).
+With no arguments it fine-tunes the newest pretrained encoder under runs/ (or a scratch encoder when there is
+none) on a built-in simulated labeled set. Every field of FinetuneConfig is a flag, e.g. --labels-per-class 5 or
+--engine.base-lr 1e-3 (docs/finetune.md, docs/config.md).
 """
 
 from __future__ import annotations

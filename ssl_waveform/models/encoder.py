@@ -6,7 +6,7 @@ import datetime
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import safetensors.torch
@@ -15,6 +15,9 @@ import torch
 from torch import nn
 
 from ssl_waveform._atomic import atomic_path, atomic_write_text
+
+if TYPE_CHECKING:
+    from ssl_waveform.data import Corpus
 from ssl_waveform.models.convnext1d import available_convnext1d, create_convnext1d
 from ssl_waveform.models.imagenet import (
     PACKAGED_IMAGENET,
@@ -333,7 +336,7 @@ def create_encoder(
 
 
 def create_encoder_for_corpus(
-    corpus: Any,
+    corpus: Corpus,
     name: str,
     representation: str,
     *,

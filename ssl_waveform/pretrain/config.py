@@ -13,6 +13,9 @@ from ssl_waveform.engine import EngineConfig
 from ssl_waveform.methods.masking import MaskingName
 from ssl_waveform.transforms import Normalization, RepresentationName
 
+# what makes a SimCLR positive pair: two views of one window, or two windows of one recording
+Positives = Literal["views", "source"]
+
 
 @dataclass
 class EncoderSpec:
@@ -112,9 +115,13 @@ class SimCLRConfig:
     """SimCLR pretraining with lightly's projection head and NT-Xent (gathered across processes).
 
     Attributes:
-        data, runs, run_dir, builtin_windows, builtin_seed, encoder, buffer_blocks, engine: as in
-            :class:`MAEConfig`.
-        augment: augmentation policy name (``default``, ``light``, ``none``; see docs/augmentations.md).
+        data: unlabeled (or labeled: labels are ignored) corpus folder; empty = the built-in simulated corpus.
+        runs: runs root (built-in corpora are generated once under ``runs/data``).
+        run_dir: this run's folder.
+        builtin_windows: size of the built-in simulated unlabeled corpus.
+        builtin_seed: its seed.
+        encoder: the encoder to pretrain.
+        augment: augmentation policy name (``default``, ``light``, ``speed``, ``none``; docs/augmentations.md).
         hidden_dim: projection head hidden width (0 = the encoder's embedding size).
         output_dim: projection size.
         temperature: NT-Xent temperature.
@@ -122,6 +129,8 @@ class SimCLRConfig:
             recording, each augmented once; CLOCS-style, ``data.SourcePairDataset``): needs per-window
             metadata ``positive_field`` naming the recording, as ingested corpora have.
         positive_field: the metadata field naming the recording for ``positives=source``.
+        buffer_blocks: shuffle buffer of the streaming reader, in HDF5 blocks.
+        engine: the shared engine's settings.
     """
 
     data: str = ""
@@ -134,7 +143,7 @@ class SimCLRConfig:
     hidden_dim: int = 0
     output_dim: int = 128
     temperature: float = 0.1
-    positives: Literal["views", "source"] = "views"
+    positives: Positives = "views"
     positive_field: str = "source"
     buffer_blocks: int = 8
     engine: EngineConfig = field(default_factory=_simclr_engine)

@@ -83,7 +83,7 @@ def _run(method_name: str, cfg: Any, make_method, find_unused: bool) -> TrainRes
     accelerator = make_accelerator(cfg.engine, cfg.run_dir, find_unused_parameters=find_unused)
     corpus = Corpus(root)
     dataset: SourcePairDataset | StreamingWindowDataset
-    if getattr(cfg, "positives", "views") == "source":
+    if isinstance(cfg, SimCLRConfig) and cfg.positives == "source":
         dataset = SourcePairDataset(
             corpus,
             batch_size=cfg.engine.batch_size,
