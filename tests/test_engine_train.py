@@ -7,6 +7,7 @@ import shutil
 
 import pytest
 import torch
+import yaml
 from _engine_toy_run import ToyConfig, ToyMapData, ToyRegressor, ToyStream, export_safetensors
 from accelerate.state import AcceleratorState
 from safetensors.torch import load_file
@@ -287,4 +288,21 @@ def test_rerun_with_other_settings_is_refused_before_anything_is_rewritten(tmp_p
     assert (run / "config.yaml").read_text() == before
     # the run's length may change: continuing a finished run for more epochs is allowed
     _, res = _run(tmp_path, keep_checkpoints=20, checkpoint_every=5, epochs=4)
+    assert res.steps == 32
+
+
+def test_a_field_added_after_the_run_was_made_resumes_at_its_default(tmp_path):
+    _run(tmp_path, keep_checkpoints=20, checkpoint_every=5)
+    run = tmp_path / "run"
+
+    def forget(field: str) -> None:  # the run's saved configs as an older library wrote them
+        for saved in (run / "checkpoints").glob("step_*/config.yaml"):
+            data = yaml.safe_load(saved.read_text())
+            del data[field]
+            saved.write_text(yaml.safe_dump(data))
+
+    forget("ema_decay")
+    with pytest.raises(RunConfigMismatchError, match=r"ema_decay: None -> 0\.9"):
+        _run(tmp_path, keep_checkpoints=20, checkpoint_every=5, ema_decay=0.9)
+    _, res = _run(tmp_path, keep_checkpoints=20, checkpoint_every=5, epochs=4)  # default: same run
     assert res.steps == 32

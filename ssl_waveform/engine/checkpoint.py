@@ -139,12 +139,18 @@ def _flatten(d: Any, prefix: str = "") -> dict[str, Any]:
     return out
 
 
+def _plain_json(config: Any) -> Any:
+    return json.loads(json.dumps(config_to_dict(config), default=str))
+
+
 def check_same_run(ckpt: Path, config: Any) -> None:
     """Refuse to resume ``ckpt`` with a config that differs from the one it was saved with.
 
     Only the fields in :data:`RESUMABLE_FIELDS` (the run's length, logging, checkpointing, workers) and the run
     folder's own path may change between invocations; anything else (labels, init, data, method settings)
-    would continue one run's weights under another run's name.
+    would continue one run's weights under another run's name. A field the saved config lacks (added to the
+    library after the run was made) counts as unchanged when the new value is its default: a new field's
+    default keeps the behaviour the run was made with.
 
     Raises:
         RunConfigMismatchError: naming every differing field with both values.
@@ -155,12 +161,17 @@ def check_same_run(ckpt: Path, config: Any) -> None:
     if not saved.is_file():
         return
     old = _flatten(yaml.safe_load(saved.read_text()) or {})
-    new = _flatten(json.loads(json.dumps(config_to_dict(config), default=str)))
+    new = _flatten(_plain_json(config))
+    try:
+        default = _flatten(_plain_json(type(config)()))
+    except TypeError:  # a config class with required fields has no default instance
+        default = {}
     changed = [
         f"{key}: {old.get(key)!r} -> {new.get(key)!r}"
         for key in sorted(set(old) | set(new))
         if key.rsplit(".", 1)[-1] not in RESUMABLE_FIELDS | {"run_dir"}
         and old.get(key) != new.get(key)
+        and not (key not in old and key in default and new.get(key) == default[key])
     ]
     if changed:
         raise RunConfigMismatchError(
