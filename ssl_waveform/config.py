@@ -355,14 +355,15 @@ def load_config(
     return _quiet(cls, words, base)
 
 
-def _command_words(cls: type, argv: list[str], config_under: str | None) -> _Words:
+def _command_words(
+    cls: type, argv: list[str], config_under: str | None, free: bool, short: dict[str, str]
+) -> _Words:
     """The command line as tyro's words: the ``--config`` file's changes first, then the rest, with
-    ``key=value`` words and short engine flags turned into flags."""
+    ``key=value`` words and ``short`` engine flags turned into flags (``free``: see :func:`_takes_free_words`)."""
     config_file, rest = _split_argv(argv)
     words = _Words()
     if config_file is not None:
         _file_words(cls, words, config_file, config_under)
-    free, short = _takes_free_words(cls), _short_flags(cls)
     previous = ""
     for word in rest:
         flag, eq, value = word.partition("=")
@@ -401,22 +402,24 @@ def parse(
         default: Start from this instance instead of ``cls()``.
         config_under: ``--config`` files hold the keys of this nested field (``"sim"`` for ``simulate``).
     """
+    free, short = _takes_free_words(cls), _short_flags(cls)
     try:
-        words = _command_words(cls, list(sys.argv[1:] if argv is None else argv), config_under)
+        argv = list(sys.argv[1:] if argv is None else argv)
+        words = _command_words(cls, argv, config_under, free, short)
     except (ConfigError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         raise SystemExit(2) from err
     text = description if description is not None else (cls.__doc__ or "")
-    if not _takes_free_words(cls):
+    if not free:
         example = max(valid_keys(cls), key=lambda k: k.count("."))
         target = f"the {config_under} settings" if config_under else "the defaults"
         text += (
             "\n\nOptions can also be given as key=value words with the field's dotted name "
             f"({example}=...), and --config FILE.yaml applies a YAML file of changes to {target} first."
         )
-    short = sorted({f for f in _short_flags(cls) if "_" not in f})
     if short:
-        text += f"\n\nShort flags: {', '.join(short)} stand for the same --engine.* options."
+        names = ", ".join(sorted(f for f in short if "_" not in f))
+        text += f"\n\nShort flags: {names} stand for the same --engine.* options."
     # tyro reports a bad value and a dataclass's own check (__post_init__) in a box and exits with status 2;
     # the box becomes one "error: ..." line, as for the errors above
     box = io.StringIO()

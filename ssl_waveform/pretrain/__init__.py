@@ -6,7 +6,7 @@
 ``python -m ssl_waveform.finetune --init`` read directly.
 """
 
-from ssl_waveform.pretrain.config import EncoderSpec, MAEConfig, SimCLRConfig
+from ssl_waveform.pretrain.config import EncoderSpec, MAEConfig, PretrainRun, SimCLRConfig
 from ssl_waveform.pretrain.run import (
     build_encoder,
     corpus_root,
@@ -18,6 +18,7 @@ from ssl_waveform.pretrain.run import (
 __all__ = [
     "EncoderSpec",
     "MAEConfig",
+    "PretrainRun",
     "SimCLRConfig",
     "build_encoder",
     "corpus_root",

@@ -74,8 +74,8 @@ def _simclr_engine() -> EngineConfig:
 
 
 @dataclass
-class MAEConfig:
-    """FCMAE-style masked-autoencoder pretraining; defaults run in a few minutes on 2 CPU cores.
+class PretrainRun:
+    """What every pretraining run has: its data, folders, encoder, reader and engine.
 
     Attributes:
         data: unlabeled (or labeled: labels are ignored) corpus folder; empty = the built-in simulated corpus.
@@ -84,6 +84,25 @@ class MAEConfig:
         builtin_windows: size of the built-in simulated unlabeled corpus.
         builtin_seed: its seed.
         encoder: the encoder to pretrain.
+        buffer_blocks: shuffle buffer of the streaming reader, in HDF5 blocks.
+        engine: the shared engine's settings.
+    """
+
+    data: str = ""
+    runs: str = "runs"
+    run_dir: str = "runs/pretrain"
+    builtin_windows: int = 6000
+    builtin_seed: int = 0
+    encoder: EncoderSpec = field(default_factory=EncoderSpec)
+    buffer_blocks: int = 8
+    engine: EngineConfig = field(default_factory=EngineConfig)
+
+
+@dataclass
+class MAEConfig(PretrainRun):
+    """FCMAE-style masked-autoencoder pretraining; defaults run in a few minutes on 2 CPU cores.
+
+    Attributes:
         mask_ratio: fraction of mask cells hidden.
         mask_cell: mask cell size in model-input samples per axis; 0 = the largest cell giving at least 64
             cells per sample (8 on 64x64 images, 32 on 2048-sample 1-D windows). The encoder's total stride
@@ -91,36 +110,22 @@ class MAEConfig:
         masking: ``random`` (cells), ``time`` (whole time columns) or ``channel`` (whole channels).
         decoder_dim: decoder width.
         norm_pix_loss: normalise each target cell by its own mean/std.
-        buffer_blocks: shuffle buffer of the streaming reader, in HDF5 blocks.
-        engine: the shared engine's settings.
     """
 
-    data: str = ""
-    runs: str = "runs"
     run_dir: str = "runs/pretrain_mae"
-    builtin_windows: int = 6000
-    builtin_seed: int = 0
-    encoder: EncoderSpec = field(default_factory=EncoderSpec)
+    engine: EngineConfig = field(default_factory=_mae_engine)
     mask_ratio: float = 0.6
     mask_cell: int = 0
     masking: MaskingName = "random"
     decoder_dim: int = 256
     norm_pix_loss: bool = True
-    buffer_blocks: int = 8
-    engine: EngineConfig = field(default_factory=_mae_engine)
 
 
 @dataclass
-class SimCLRConfig:
+class SimCLRConfig(PretrainRun):
     """SimCLR pretraining with lightly's projection head and NT-Xent (gathered across processes).
 
     Attributes:
-        data: unlabeled (or labeled: labels are ignored) corpus folder; empty = the built-in simulated corpus.
-        runs: runs root (built-in corpora are generated once under ``runs/data``).
-        run_dir: this run's folder.
-        builtin_windows: size of the built-in simulated unlabeled corpus.
-        builtin_seed: its seed.
-        encoder: the encoder to pretrain.
         augment: augmentation policy name (``default``, ``light``, ``speed``, ``none``; docs/augmentations.md).
         hidden_dim: projection head hidden width (0 = the encoder's embedding size).
         output_dim: projection size.
@@ -129,21 +134,13 @@ class SimCLRConfig:
             recording, each augmented once; CLOCS-style, ``data.SourcePairDataset``): needs per-window
             metadata ``positive_field`` naming the recording, as ingested corpora have.
         positive_field: the metadata field naming the recording for ``positives=source``.
-        buffer_blocks: shuffle buffer of the streaming reader, in HDF5 blocks.
-        engine: the shared engine's settings.
     """
 
-    data: str = ""
-    runs: str = "runs"
     run_dir: str = "runs/pretrain_simclr"
-    builtin_windows: int = 6000
-    builtin_seed: int = 0
-    encoder: EncoderSpec = field(default_factory=EncoderSpec)
+    engine: EngineConfig = field(default_factory=_simclr_engine)
     augment: PolicyName = "default"
     hidden_dim: int = 0
     output_dim: int = 128
     temperature: float = 0.1
     positives: Positives = "views"
     positive_field: str = "source"
-    buffer_blocks: int = 8
-    engine: EngineConfig = field(default_factory=_simclr_engine)

@@ -17,7 +17,7 @@ from torch import nn
 from ssl_waveform.data import Corpus, SourcePairDataset, StreamingWindowDataset
 from ssl_waveform.engine import TrainResult, make_accelerator, train
 from ssl_waveform.models.encoder import Encoder
-from ssl_waveform.pretrain.config import EncoderSpec, MAEConfig, SimCLRConfig
+from ssl_waveform.pretrain.config import EncoderSpec, MAEConfig, PretrainRun, SimCLRConfig
 
 
 def corpus_root(data: str, runs: str, windows: int, seed: int) -> Path:
@@ -61,7 +61,7 @@ def build_encoder(spec: EncoderSpec, corpus: Corpus) -> Encoder:
     return encoder
 
 
-def _encoder_export(method_name: str, cfg: Any):
+def _encoder_export(method_name: str, cfg: PretrainRun):
     def export(method: Any, run_dir: Path, tag: str) -> None:
         if tag == "final":
             method.encoder.save(
@@ -76,7 +76,7 @@ def _encoder_export(method_name: str, cfg: Any):
     return export
 
 
-def _run(method_name: str, cfg: Any, make_method, find_unused: bool) -> TrainResult:
+def _run(method_name: str, cfg: PretrainRun, make_method, find_unused: bool) -> TrainResult:
     root = corpus_root(cfg.data, cfg.runs, cfg.builtin_windows, cfg.builtin_seed)
     if not cfg.data:
         cfg.data = str(root)
