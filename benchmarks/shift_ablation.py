@@ -1,12 +1,8 @@
 """Fine-tuning choices under an operating-point shift, scored without any benchmark test set.
 
-The benchmark's labeled pool (open loop, vdc 200-600 V, f 20-70 Hz, load time constant 2-10 ms) is cut by its
-own metadata into a *low* part (f < 35 Hz and load time constant < 5 ms), which supplies the labels, and a
-disjoint *high* part (f >= 55 Hz and time constant >= 6 ms), which is only scored. That reproduces the direction
-and about the size of the benchmark's ``op_shift`` test set (labels from one operating range, windows from a
-faster drive with slower loads: f x2.3, time constant x2.4 between the parts' medians) inside labeled training
-data, so a
-fine-tuning default can be chosen for robustness without reading ``op_shift``. Each variant fine-tunes a
+The benchmark's labeled pool is cut by its own metadata into a low part (labels) and a disjoint high part
+(scored only): ``ssl_waveform.benchmark.shift`` says how, so a fine-tuning default can be chosen for robustness
+without reading ``op_shift``. Each variant fine-tunes a
 pretrained encoder and a scratch encoder on the same labeled subsets (``--labels-per-class``, every seed) with a
 fixed schedule (last epoch kept) and reports accuracy on the high part (extrapolation) and on a held-out quarter of
 the low part (in range). Run folders resume.
@@ -25,12 +21,10 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
-from ssl_ablation import finetune_once, mean_sd
 
-from ssl_waveform.data import Corpus, CorpusWriter
-from ssl_waveform.methods.classify import load_classifier
+from ssl_waveform.benchmark.shift import mean_sd, shift_scores, split_by_operating_point
+from ssl_waveform.data import Corpus
 
 # spelled out in full (not relative to the defaults, which these results changed)
 VARIANTS: dict[str, dict[str, Any]] = {
@@ -44,55 +38,20 @@ VARIANTS: dict[str, dict[str, Any]] = {
 }
 
 
-def split_by_operating_point(labeled: Path, out: Path) -> tuple[Path, Path]:
-    """Write the low (labels) and high (scored) parts of ``labeled`` as corpora under ``out``."""
-    src = Corpus(labeled)
-    f, tau = src.meta("f"), src.meta("l") / src.meta("r")
-    parts = {"low": (f < 35.0) & (tau < 5e-3), "high": (f >= 55.0) & (tau >= 6e-3)}
-    roots = {}
-    for name, keep in parts.items():
-        root = out / "data" / name
-        roots[name] = root
-        if (root / "manifest.json").is_file():
-            continue
-        idx = np.flatnonzero(keep)
-        writer = CorpusWriter(
-            root,
-            sample_rate=src.sample_rate,
-            channel_names=src.channel_names,
-            units=src.units,
-            class_names=src.class_names,
-            description={"derived_from": str(labeled), "part": name},
-        )
-        meta = {k: src.meta(k)[idx] for k in ("f", "vdc", "m", "r", "l")}
-        writer.write_shard(0, src.read(idx), src.labels()[idx], meta)
-        writer.finalize()
-    return roots["low"], roots["high"]
-
-
 def run_variant(
-    args: argparse.Namespace, low: Path, high: Corpus, name: str, init: str, tag: str
+    args: argparse.Namespace, low: Path, high: Path, name: str, init: str, tag: str
 ) -> dict[str, list[float]]:
-    scores: dict[str, list[float]] = {"high": [], "in_range": []}
-    x_high, y_high = high.read(np.arange(high.num_windows)), high.labels()
-    for seed in args.seeds:
-        run_dir = args.out / "finetune" / f"{name}-{tag}-b{args.labels_per_class}-s{seed}"
-        metrics = finetune_once(
-            run_dir,
-            epochs=args.finetune_epochs,
-            seed=seed,
-            data=str(low),
-            init=init,
-            labels_per_class=args.labels_per_class,
-            val_fraction=0.0,
-            test_fraction=0.25,
-            **VARIANTS[name],
-        )
-        model = load_classifier(metrics["classifier"])
-        pred = model.predict_windows(x_high).argmax(axis=1)
-        scores["high"].append(float((pred == y_high).mean()))
-        scores["in_range"].append(float(metrics["accuracy"]))
-    return scores
+    scores = shift_scores(
+        low,
+        high,
+        init,
+        args.out / "finetune" / f"{name}-{tag}",
+        args.seeds,
+        args.labels_per_class,
+        args.finetune_epochs,
+        **VARIANTS[name],
+    )
+    return {"high": scores.high, "in_range": scores.in_range}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -112,10 +71,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--labels-per-class", type=int, default=5)
     ap.add_argument("--finetune-epochs", type=int, default=10)
     args = ap.parse_args(argv)
-    low, high_root = split_by_operating_point(args.labeled, args.out)
-    high = Corpus(high_root)
+    low, high = split_by_operating_point(args.labeled, args.out)
     print(
-        f"low part {Corpus(low).num_windows} windows (labels), high part {high.num_windows} (scored)"
+        f"low part {Corpus(low).num_windows} windows (labels), high part {Corpus(high).num_windows} "
+        "(scored)"
     )
     results_file = args.out / "shift_ablation.json"
     results = json.loads(results_file.read_text()) if results_file.is_file() else {}

@@ -15,6 +15,7 @@ __version__ = "0.1.0"
 _LAZY: dict[str, str] = {
     "create_encoder": "ssl_waveform.models",
     "load_encoder": "ssl_waveform.models",
+    "list_pretrained": "ssl_waveform.zoo",
     "load_classifier": "ssl_waveform.methods.classify",
     "Corpus": "ssl_waveform.data",
     "CorpusWriter": "ssl_waveform.data",

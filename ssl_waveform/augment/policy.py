@@ -86,12 +86,32 @@ def _speed() -> AugmentationPolicy:
     )
 
 
+def _invariant() -> AugmentationPolicy:
+    # Pretraining policy whose two views differ in exactly the nuisances a fault classifier must ignore, so the
+    # contrastive (or masked) objective cannot use them: speed (crop 45-100 % and resample: fundamental and
+    # switching frequency move together; two views differ by up to 2.2x either way), amplitude and load level
+    # (0.5-2x), sensor gain/offset error, sensor bandwidth (low-pass) and noise. Control mode is not a waveform
+    # transform: the broad corpus supplies both modes. Fault signatures (which half-wave is missing, DC offset
+    # of a phase, phase imbalance) are kept: no channel permutation, offsets stay small.
+    return AugmentationPolicy(
+        [
+            TimeShift(max_fraction=0.5, p=0.8),
+            RandomCrop(min_scale=0.45, p=0.9),
+            AmplitudeScale(low=0.5, high=2.0, p=0.9),
+            ChannelGainOffset(max_gain=0.05, max_offset=0.02, p=0.7),
+            LowPass(cutoff=(0.3, 0.9), p=0.5),
+            AdditiveNoise(snr_db=(15.0, 45.0), p=0.8),
+        ]
+    )
+
+
 def _none() -> AugmentationPolicy:
     return AugmentationPolicy([])
 
 
 _POLICIES: dict[str, Callable[[], AugmentationPolicy]] = {
     "default": _default,
+    "invariant": _invariant,
     "light": _light,
     "none": _none,
     "speed": _speed,
@@ -99,7 +119,7 @@ _POLICIES: dict[str, Callable[[], AugmentationPolicy]] = {
 
 
 # the policies' names as a type, for configs and command lines (tests check it matches the registry)
-PolicyName = Literal["default", "light", "none", "speed"]
+PolicyName = Literal["default", "invariant", "light", "none", "speed"]
 
 
 def list_policies() -> list[str]:
@@ -111,7 +131,7 @@ def create_policy(name: str) -> AugmentationPolicy:
     """Build a named augmentation policy.
 
     Args:
-        name: One of :func:`list_policies` (``default``, ``light``, ``none``, ``speed``).
+        name: One of :func:`list_policies` (``default``, ``invariant``, ``light``, ``none``, ``speed``).
 
     Returns:
         A fresh :class:`AugmentationPolicy`.

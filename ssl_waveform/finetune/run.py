@@ -68,7 +68,8 @@ class FinetuneConfig:
         runs: root of the runs folder (built-in corpora, ``auto`` init search).
         run_dir: this run's folder (config, log, checkpoints, metrics, classifier).
         init: ``auto`` (the newest pretrained encoder under ``runs``, else scratch), ``scratch``, ``imagenet``,
-            or a path: an encoder folder from pretraining (or its ``model.safetensors``). A timm ImageNet
+            the name of a shipped encoder (``python -m ssl_waveform.zoo`` lists them), or a path: an encoder
+            folder from pretraining (or its ``model.safetensors``). A timm ImageNet
             checkpoint (.pth/.bin/.safetensors) goes through ``init=imagenet`` with ``imagenet_weights=FILE``.
         imagenet_weights: local ImageNet checkpoint for ``init=imagenet`` (offline use).
         encoder: backbone name when the encoder is not loaded from a folder.
@@ -250,9 +251,14 @@ def newest_pretrained_encoder(runs: str | Path) -> Path | None:
 
 
 def resolve_init(cfg: FinetuneConfig) -> str:
-    """Turn ``init=auto`` into a concrete init (newest pretrained encoder folder, else ``scratch``)."""
-    if cfg.init != "auto":
+    """Turn ``init=auto`` into a concrete init (newest pretrained encoder folder, else ``scratch``) and a
+    shipped encoder's name into its folder inside the package."""
+    from ssl_waveform.models import resolve_encoder_folder
+
+    if cfg.init in INIT_KEYWORDS[1:]:
         return cfg.init
+    if cfg.init != "auto":
+        return str(resolve_encoder_folder(cfg.init))
     found = newest_pretrained_encoder(cfg.runs)
     return str(found) if found is not None else "scratch"
 

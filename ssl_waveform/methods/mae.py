@@ -29,6 +29,7 @@ from timm.layers import trunc_normal_
 from timm.models.convnext import ConvNeXt, ConvNeXtBlock
 from torch import Tensor, nn
 
+from ssl_waveform.augment import AugmentationPolicy, create_policy
 from ssl_waveform.losses import MaskedReconstructionLoss
 from ssl_waveform.methods.masking import (
     MIN_CELLS,
@@ -144,6 +145,10 @@ class MaskedAutoencoder(nn.Module):
         mask_cell: Cell size in model-input samples per spatial axis; ``None`` picks the largest
             cell with at least 64 cells per sample for the encoder's window. It must divide the
             total stride; a finer cell must be a multiple of the patchify stem's stride.
+        augment: Waveform augmentation policy name or module applied in training before the representation;
+            the masked input and the reconstruction target come from the same augmented view (MAE's own
+            random-resized-crop, He et al. 2022, in the waveform domain: ``invariant`` varies speed, amplitude
+            and sensor nuisances). ``none`` (default) leaves the waveform as it is.
     """
 
     def __init__(
@@ -154,6 +159,7 @@ class MaskedAutoencoder(nn.Module):
         decoder_dim: int = 256,
         norm_pix_loss: bool = True,
         mask_cell: int | None = None,
+        augment: str | AugmentationPolicy = "none",
     ) -> None:
         super().__init__()
         check_masking(masking)
@@ -177,6 +183,7 @@ class MaskedAutoencoder(nn.Module):
             encoder.kind, encoder.num_features, self.in_chans, self.stride, dim=decoder_dim
         )
         self.criterion = MaskedReconstructionLoss(norm_target=norm_pix_loss)
+        self.augment = create_policy(augment) if isinstance(augment, str) else augment
 
     def _pick_cell(self, mask_cell: int | None) -> int:
         if mask_cell is not None and (mask_cell < 1 or self.stride % mask_cell):
@@ -251,7 +258,8 @@ class MaskedAutoencoder(nn.Module):
         Returns:
             ``{"loss": scalar, "mask_ratio": scalar}``.
         """
-        x = self.prepare_input(batch["x"])
+        waveform = self.augment(batch["x"]) if self.training else batch["x"]
+        x = self.prepare_input(waveform)
         mask = make_mask(x, self.cell, self.mask_ratio, self.masking)
         latent, visible = self.forward_encoder(x, mask)
         pred = self.forward_decoder(latent, visible, tuple(x.shape[2:]))

@@ -23,6 +23,7 @@ from ssl_waveform.models.encoder import (
     encoder_from_config,
     load_encoder,
     read_encoder_config,
+    resolve_encoder_folder,
     resolve_encoder_name,
 )
 from ssl_waveform.models.imagenet import (
@@ -73,5 +74,6 @@ __all__ = [
     "packaged_imagenet_state_dict",
     "packaged_weights_file",
     "read_encoder_config",
+    "resolve_encoder_folder",
     "resolve_encoder_name",
 ]

@@ -559,17 +559,28 @@ def _read_config(folder: Path) -> dict[str, Any]:
     return config
 
 
+def resolve_encoder_folder(path: str | Path) -> Path:
+    """An encoder folder from a path or a shipped encoder's name (checked against its recorded checksums)."""
+    from ssl_waveform.zoo import is_pretrained_name, pretrained_folder
+
+    folder = Path(path)
+    if not folder.exists() and is_pretrained_name(str(path)):
+        return pretrained_folder(str(path))
+    return folder
+
+
 def load_encoder(path: str | Path, map_location: str | torch.device = "cpu") -> Encoder:
-    """Load an encoder folder written by :meth:`Encoder.save` (no pickles).
+    """Load an encoder folder written by :meth:`Encoder.save`, or a shipped encoder by name (no pickles).
 
     Args:
-        path: The folder holding ``config.json`` and ``model.safetensors``.
+        path: The folder holding ``config.json`` and ``model.safetensors``, or the name of a shipped encoder
+            (``python -m ssl_waveform.zoo`` lists them; an existing folder of that name wins).
         map_location: Device to place the encoder on.
 
     Returns:
         The encoder in eval mode, with its representation, normalisation and weights.
     """
-    folder = Path(path)
+    folder = resolve_encoder_folder(path)
     config = _read_config(folder)
     weights = folder / WEIGHTS_FILE
     if not weights.is_file():

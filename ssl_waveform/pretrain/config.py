@@ -110,6 +110,8 @@ class MAEConfig(PretrainRun):
         masking: ``random`` (cells), ``time`` (whole time columns) or ``channel`` (whole channels).
         decoder_dim: decoder width.
         norm_pix_loss: normalise each target cell by its own mean/std.
+        augment: waveform augmentation of what the MAE reconstructs from (input and target share the view):
+            ``none`` (default) or a policy name such as ``invariant`` (docs/augmentations.md).
     """
 
     run_dir: str = "runs/pretrain_mae"
@@ -119,6 +121,7 @@ class MAEConfig(PretrainRun):
     masking: MaskingName = "random"
     decoder_dim: int = 256
     norm_pix_loss: bool = True
+    augment: PolicyName = "none"
 
 
 @dataclass
@@ -126,7 +129,8 @@ class SimCLRConfig(PretrainRun):
     """SimCLR pretraining with lightly's projection head and NT-Xent (gathered across processes).
 
     Attributes:
-        augment: augmentation policy name (``default``, ``light``, ``speed``, ``none``; docs/augmentations.md).
+        augment: augmentation policy name (``default``, ``invariant``, ``light``, ``speed``, ``none``;
+            docs/augmentations.md).
         hidden_dim: projection head hidden width (0 = the encoder's embedding size).
         output_dim: projection size.
         temperature: NT-Xent temperature.

@@ -134,6 +134,7 @@ def pretrain_mae(cfg: MAEConfig) -> TrainResult:
             decoder_dim=cfg.decoder_dim,
             norm_pix_loss=cfg.norm_pix_loss,
             mask_cell=cfg.mask_cell or None,
+            augment=cfg.augment,
         )
         # fail on a grid too small to mask before the engine writes anything into the run folder
         probe = torch.zeros(1, encoder.in_chans, int(encoder.config["window"]))
