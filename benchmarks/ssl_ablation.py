@@ -20,12 +20,12 @@ import platform
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import torch
 
+from ssl_waveform.benchmark.shift import finetune_fixed as finetune_once
+from ssl_waveform.benchmark.shift import mean_sd
 from ssl_waveform.engine import read_log
-from ssl_waveform.finetune import FinetuneConfig, finetune
 from ssl_waveform.pretrain import MAEConfig, pretrain_mae
 from ssl_waveform.sim.config import SimConfig
 from ssl_waveform.sim.corpus import write_corpus
@@ -67,16 +67,6 @@ def corpus(out: Path, kind: str, windows: int, seed: int) -> Path:
     return root
 
 
-def finetune_once(run_dir: Path, *, epochs: int, seed: int, **fields: Any) -> dict[str, Any]:
-    """Fine-tune with a fixed schedule (last epoch kept, ``seed`` drawing the labels and the run) unless
-    ``run_dir`` already finished; returns its ``metrics.json``. ``fields`` are other ``FinetuneConfig`` fields."""
-    if not (run_dir / "metrics.json").is_file():
-        cfg = FinetuneConfig(run_dir=str(run_dir), subset_seed=seed, select="last", **fields)
-        cfg.engine = dataclasses.replace(cfg.engine, epochs=epochs, seed=seed)
-        finetune(cfg)
-    return json.loads((run_dir / "metrics.json").read_text())
-
-
 def val_accuracy(run_dir: Path) -> float:
     """Validation accuracy logged at the last epoch of a fine-tuning run."""
     return float(read_log(run_dir)[-1]["val_acc"])
@@ -114,10 +104,6 @@ def pretrain(args: argparse.Namespace, name: str, v: Variant) -> tuple[Path, flo
     pretrain_mae(cfg)
     seconds = sum(r["wall_time_s"] for r in read_log(run_dir))  # over every (resumed) invocation
     return run_dir / "encoder", seconds
-
-
-def mean_sd(v: list[float]) -> str:
-    return f"{statistics.mean(v):.3f} ± {statistics.stdev(v) if len(v) > 1 else 0.0:.3f}"
 
 
 def main(argv: list[str] | None = None) -> None:

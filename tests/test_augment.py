@@ -184,3 +184,19 @@ def test_two_views_differ_but_keep_shape():
         assert not torch.equal(v0, v1)
         assert torch.isfinite(v0).all() and torch.isfinite(v1).all()
     assert torch.equal(create_policy("none")(x, g), x)
+
+
+def test_invariant_policy_varies_speed_amplitude_and_sensors_but_keeps_phase_identity():
+    policy = create_policy("invariant")
+    kinds = {type(a) for a in policy.augmentations}
+    assert {RandomCrop, AmplitudeScale, ChannelGainOffset, LowPass, AdditiveNoise} <= kinds
+    assert ChannelPermutation not in kinds
+    crop = next(a for a in policy.augmentations if isinstance(a, RandomCrop))
+    assert 1 / crop.min_scale >= 2.0, "two views may differ in speed by 2x or more"
+    x = three_phase(batch=16)
+    v0, v1 = policy(x, gen(0)), policy(x, gen(1))
+    assert v0.shape == x.shape and torch.isfinite(v0).all()
+    # amplitude varies across views by more than the default policy's 0.7-1.4 range allows at the extremes
+    ratio = v0.pow(2).mean(dim=(1, 2)).sqrt() / x.pow(2).mean(dim=(1, 2)).sqrt()
+    assert ratio.max() / ratio.min() > 1.5
+    assert not torch.equal(v0, v1)

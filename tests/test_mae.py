@@ -7,6 +7,7 @@ import math
 import pytest
 import torch
 
+from ssl_waveform.augment import create_policy
 from ssl_waveform.losses import MaskedReconstructionLoss
 from ssl_waveform.methods import MaskedAutoencoder, make_mask, upsample_mask
 from ssl_waveform.models import create_encoder
@@ -209,3 +210,43 @@ def test_overlapping_stem_needs_stride_cells_and_says_so():
     with pytest.raises(ValueError, match="pass mask_cell=32"):
         MaskedAutoencoder(enc, decoder_dim=32)  # 64x64 needs cells finer than the stride
     assert MaskedAutoencoder(enc, decoder_dim=32, mask_cell=32).sparse
+
+
+class _Recorder(torch.nn.Module):
+    """A stand-in policy that flips the sign of the waveform and counts its calls."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+
+    def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        self.calls += 1
+        return -x
+
+
+def test_augment_changes_what_mae_reconstructs_from_in_training_only():
+    mae = MaskedAutoencoder(encoder_2d(), mask_ratio=0.6)
+    assert len(mae.augment.augmentations) == 0, "no augmentation by default"
+    recorder = _Recorder()
+    mae.augment = recorder  # type: ignore[assignment]
+    x = three_phase(4, 512)
+    mae.train()
+    torch.manual_seed(0)
+    loss = mae({"x": x})["loss"]
+    assert recorder.calls == 1 and torch.isfinite(loss)
+    # same masks (same seed): the loss on the sign-flipped input equals the loss of -x without augmentation
+    mae.augment = create_policy("none")  # type: ignore[assignment]
+    torch.manual_seed(0)
+    torch.testing.assert_close(mae({"x": -x})["loss"], loss)
+    mae.augment = recorder  # type: ignore[assignment]
+    mae.eval()
+    mae({"x": x})
+    assert recorder.calls == 1, "evaluation reconstructs the waveform as given"
+
+
+def test_invariant_augmentation_gives_a_finite_mae_step():
+    mae = MaskedAutoencoder(encoder_2d(), mask_ratio=0.6, augment="invariant").train()
+    out = mae({"x": three_phase(4, 512)})
+    out["loss"].backward()
+    assert torch.isfinite(out["loss"])
+    assert all(p.grad is not None for p in mae.decoder.parameters())

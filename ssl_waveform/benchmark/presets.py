@@ -71,7 +71,9 @@ class RealAxis:
 
     encoder: str = "convnext_atto"
     representation: RepresentationName = "stft"
-    inits: list[str] = field(default_factory=lambda: ["mae-real", "mae-sim", "imagenet", "scratch"])
+    inits: list[str] = field(
+        default_factory=lambda: ["mae-real", "mae-sim", "imagenet", "scratch", *SHIPPED_AXES]
+    )
     budgets: list[int] = field(default_factory=lambda: [1, 5, 0])
     window: int = 1024
     hop: int = 512
@@ -84,7 +86,10 @@ class RealAxis:
     imagenet_representation: RepresentationName = "stft"
 
     def axis(self, init: str) -> Axis:
-        """The (encoder, representation) of an initialisation's cells."""
+        """The (encoder, representation) of an initialisation's cells (a shipped encoder keeps its own)."""
+        if init in SHIPPED_AXES:
+            encoder, representation = SHIPPED_AXES[init]
+            return Axis(encoder, representation, self.budgets, [init], ["finetune"])
         if init == "imagenet":
             return Axis(
                 self.imagenet_encoder,
@@ -97,6 +102,11 @@ class RealAxis:
 
 
 ALL_INITS = ["mae", "simclr", "imagenet", "scratch"]
+# shipped encoders (ssl_waveform.zoo) and the (encoder, representation) they were pretrained as: they join the
+# axes that match and the real-data axis (fine-tuned with adapt_sample_rate at the recordings' rate)
+SHIPPED_AXES: dict[str, tuple[str, RepresentationName]] = {
+    "convnext_atto_fold_simclr": ("convnext_atto", "fold")
+}
 SECONDARY_INITS = ["mae", "imagenet", "scratch"]
 # EfficientNet-Lite0: the one CNN whose ImageNet weights ship in a package (extra ssl_waveform[imagenet]);
 # MAE needs a ConvNeXt (see methods.mae), so its self-supervised row is SimCLR.
@@ -183,7 +193,7 @@ PRESETS: dict[str, Preset] = {
                 "convnext_atto",
                 "fold",
                 [1, 5, 10, 0, 2, 50],
-                ALL_INITS,
+                [*ALL_INITS, *SHIPPED_AXES],
                 ["finetune", "knn", "probe"],
                 mode_budgets={"probe": [1, 5]},
                 pretrain_epochs={"simclr": 3},
