@@ -78,7 +78,7 @@ def test_head_batch_norm_and_sync_conversion():
 
 
 def test_unknown_policy_fails_loudly():
-    with pytest.raises(KeyError, match="default, light, none"):
+    with pytest.raises(KeyError, match="default, invariant, light, none"):
         tiny_simclr(augment="heavy")
 
 
