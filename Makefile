@@ -1,5 +1,5 @@
 # The two commands a newcomer needs:
-#   make quickstart   simulate -> pretrain -> fine-tune on built-in defaults (2 CPU cores, minutes)
+#   make quickstart   simulate -> fine-tune the shipped pretrained encoder vs scratch (2 CPU cores, < 3 min)
 #   make test         lint, type-check and run the default (not slow, not gpu) test set
 PYTHON ?= python3
 VENV ?= .venv

@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> None:
         "--scratch-variants",
         nargs="*",
         default=None,
-        help="variants that also fine-tune scratch (default: all); others reuse the first scratch row",
+        help="variants that also fine-tune scratch (default: all); others reuse the latest scratch row",
     )
     args = ap.parse_args(argv)
     low, high = split_by_operating_point(args.labeled, args.out)

@@ -1,7 +1,7 @@
 """Make the shipped converter encoder: broad corpus, pretraining variant chosen on a shifted validation split,
 one long pretraining run within a wall-clock budget.
 
-Stages (each resumes from ``--out``):
+Stages (a rerun with the same ``--out`` resumes: finished ablation rows and the final run's planned length are kept):
 1. The broad pretraining corpus, in a background process: exactly the documented command
    ``python -m ssl_waveform.simulate --out OUT/data/broad --windows 200000 --seed 2026 --pretraining``.
 2. The benchmark's labeled pool and the cpu preset's 20,000-window unlabeled corpus (``benchmark.datasets``).
@@ -74,7 +74,8 @@ def engine(args: argparse.Namespace, method: str, steps: int) -> EngineConfig:
 def pretrain(
     variant: str, data: Path, run_dir: Path, steps: int, args: argparse.Namespace
 ) -> float:
-    """Pretrain one variant; returns its steps per second (0 when the run folder had already finished)."""
+    """Pretrain one variant (resuming ``run_dir``); returns the steps per second of this call, which is only a
+    rate when the run started fresh (the callers keep the first measurement)."""
     method, augment = VARIANTS[variant]
     eng = engine(args, method, steps)
     start = time.time()
@@ -94,7 +95,9 @@ def ablation(args: argparse.Namespace, deadline: float) -> dict[str, Any]:
     preset = PRESETS["cpu"]
     unlabeled = sim_corpus(out, "unlabeled", preset)
     low, high = split_by_operating_point(sim_corpus(out, "labeled", preset), out / "shift")
-    table: dict[str, Any] = {}
+    # a rerun keeps every finished row (and its measured rate) and runs only what is missing
+    table_file = out / "ablation.json"
+    table: dict[str, Any] = json.loads(table_file.read_text()) if table_file.is_file() else {}
     # accelerate's state is process-wide: fine-tuning runs with the pretraining's mixed precision
     same = {"mixed_precision": args.precision}
     scratch = shift_scores(
@@ -103,6 +106,8 @@ def ablation(args: argparse.Namespace, deadline: float) -> dict[str, Any]:
     table["scratch"] = {"high": scratch.high, "in_range": scratch.in_range}
     log(f"scratch: high {mean_sd(scratch.high)}, in range {mean_sd(scratch.in_range)}", out)
     for variant in args.variants:
+        if variant in table:
+            continue
         if time.time() > deadline:
             log(f"ablation budget spent: {variant} not run", out)
             break
@@ -122,7 +127,7 @@ def ablation(args: argparse.Namespace, deadline: float) -> dict[str, Any]:
             f"{rate:.2f} steps/s",
             out,
         )
-        (out / "ablation.json").write_text(json.dumps(table, indent=1) + "\n")
+        table_file.write_text(json.dumps(table, indent=1) + "\n")
     return table
 
 
@@ -165,6 +170,10 @@ def main(argv: list[str] | None = None) -> None:
         key=lambda v: (statistics.mean(table[v]["high"]), statistics.mean(table[v]["in_range"])),
         reverse=True,
     )
+    if not ranked:
+        raise SystemExit(
+            "no pretraining variant finished inside --ablation-share of --budget-s: raise either"
+        )
     chosen = ranked[0]
     log(f"chosen on the shifted validation split: {chosen} (ranking {ranked})", args.out)
     if sim.wait() != 0:
@@ -172,9 +181,15 @@ def main(argv: list[str] | None = None) -> None:
     t_corpus = time.time() - t0
     log(f"broad corpus ready after {t_corpus:.0f} s", args.out)
 
+    # the final run's length is decided once (a resumed run must keep its schedule)
+    plan_file = args.out / "final_plan.json"
     rate = table[chosen]["steps_per_s"]
-    left = args.budget_s - (time.time() - t0) - args.margin_s
-    steps = int(min(args.max_steps, max(100, left * rate * 0.9)))
+    if plan_file.is_file():
+        steps = int(json.loads(plan_file.read_text())["steps"])
+    else:
+        left = args.budget_s - (time.time() - t0) - args.margin_s
+        steps = int(min(args.max_steps, max(100, left * rate * 0.9)))
+        plan_file.write_text(json.dumps({"variant": chosen, "steps": steps}) + "\n")
     log(f"final run: {chosen}, {steps} steps of {args.batch_size} ({rate:.2f} steps/s)", args.out)
     start = time.time()
     pretrain(chosen, broad, args.out / "final", steps, args)

@@ -55,3 +55,10 @@ def test_quickstart_pretrains_its_own_encoder_one_flag_away(
     )
     assert enc["normalization"]["mode"] == "shared_scale"
     assert enc["provenance"]["method"] == method
+
+
+def test_quickstart_refuses_scratch_as_the_pretrained_side(tmp_path: Path, capsys) -> None:
+    with pytest.raises(SystemExit) as err:
+        main(["--runs", str(tmp_path), "--init", "scratch"])
+    assert err.value.code == 2
+    assert "compares a pretrained encoder with scratch" in capsys.readouterr().err

@@ -14,7 +14,7 @@ import torch
 
 import ssl_waveform
 from ssl_waveform import zoo
-from ssl_waveform.models import create_encoder, load_encoder
+from ssl_waveform.models import create_encoder, load_encoder, resolve_encoder_folder
 from ssl_waveform.zoo.__main__ import main as zoo_main
 from ssl_waveform.zoo.build import ship_encoder
 
@@ -142,6 +142,18 @@ def test_damaged_shipped_file_is_refused_naming_it(tmp_path: Path, monkeypatch) 
     zoo._verified.cache_clear()
 
 
-def test_ship_encoder_rejects_bad_names(tmp_path: Path) -> None:
+@pytest.mark.parametrize("bad", ["../escape", "Zoo", "névé", "scratch", "mae", "auto"])
+def test_ship_encoder_rejects_bad_and_reserved_names(tmp_path: Path, bad: str) -> None:
     with pytest.raises(ValueError, match="letters, digits"):
-        ship_encoder(tmp_path, "../escape", "x", "x", zoo_dir=tmp_path / "zoo")
+        ship_encoder(tmp_path, bad, "x", "x", zoo_dir=tmp_path / "zoo")
+
+
+def test_an_encoder_folder_of_the_same_name_wins_over_the_shipped_one(
+    tmp_path: Path, monkeypatch
+) -> None:
+    name = SHIPPED[0]
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / name).mkdir()  # not an encoder folder: the shipped encoder is still found
+    assert resolve_encoder_folder(name) == zoo.pretrained_folder(name)
+    create_encoder("test_convnext", "fold", 3).save(tmp_path / name)
+    assert load_encoder(name).config["architecture"]["name"] == "test_convnext"

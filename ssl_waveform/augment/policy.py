@@ -91,7 +91,8 @@ def _invariant() -> AugmentationPolicy:
     # contrastive (or masked) objective cannot use them: speed (crop 45-100 % and resample: fundamental and
     # switching frequency move together; two views differ by up to 2.2x either way), amplitude and load level
     # (0.5-2x), sensor gain/offset error, sensor bandwidth (low-pass) and noise. Control mode is not a waveform
-    # transform: the broad corpus supplies both modes. Fault signatures (which half-wave is missing, DC offset
+    # transform: the broad corpus supplies both modes. Encoders with ``shared_scale`` (or any per-window)
+    # normalisation divide the amplitude step out again; it matters for ``normalization=none``. Fault signatures (which half-wave is missing, DC offset
     # of a phase, phase imbalance) are kept: no channel permutation, offsets stay small.
     return AugmentationPolicy(
         [

@@ -53,7 +53,8 @@ class RealAxis:
     Attributes:
         encoder: backbone of the real-data cells.
         representation: its representation.
-        inits: ``scratch``; ``mae-real`` (MAE on the ITSC recordings outside the test split, labels unused);
+        inits: ``scratch``; a shipped encoder's name (``SHIPPED_AXES``: its own encoder and representation,
+            adapted to the recordings' rate); ``mae-real`` (MAE on the ITSC recordings outside the test split, labels unused);
             ``mae-sim`` (MAE on simulated windows at the recordings' rate and length); ``imagenet``
             (``imagenet_encoder`` on ``imagenet_representation``: ImageNet weights need a 2-D input).
         budgets: labels per class (0 = all training windows).
@@ -182,7 +183,8 @@ PRESETS: dict[str, Preset] = {
     # class. The linear probe runs at 1 and 5 labels per class (k-NN covers frozen embeddings at every budget).
     # The last axis answers the ImageNet question with the CNN whose ImageNet weights ship in a package:
     # EfficientNet-Lite0 from ImageNet vs scratch vs SimCLR (3 epochs, measured 35 min), fine-tuned at 1, 5 and 10
-    # labels per class. Whole preset: about 2 h of pretraining and 4 h of cells (about 1 min each).
+    # labels per class. Whole preset: about 2 h of pretraining and 4 h of cells (about 1 min each), plus the
+    # shipped encoders' cells (no pretraining; the primary axis's budgets and modes, and the real-data axis).
     "cpu": Preset(
         name="cpu",
         unlabeled_windows=20_000,

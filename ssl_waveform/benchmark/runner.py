@@ -317,10 +317,6 @@ class Benchmark:
         return encoder_dir
 
     def init_for(self, init: str, axis: Axis) -> str:
-        from ssl_waveform.zoo import is_pretrained_name, pretrained_folder
-
-        if is_pretrained_name(init):
-            return str(pretrained_folder(init))
         if init in REAL_INITS:
             return str(self.pretrained_real(init, axis))
         if init in ("mae", "simclr"):

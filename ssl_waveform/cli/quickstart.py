@@ -68,13 +68,22 @@ class QuickstartArgs:
     def __post_init__(self) -> None:
         if not self.seeds:
             raise ValueError("seeds: give at least one fine-tuning seed, e.g. --seeds 0 1 2")
+        if self.init in ("scratch", "auto", "imagenet"):
+            raise ValueError(
+                f"init={self.init!r}: the quickstart compares a pretrained encoder with scratch; give a shipped "
+                "encoder's name (python -m ssl_waveform.zoo) or an encoder folder"
+            )
 
 
 def _pretrained_init(args: QuickstartArgs, runs: Path, out: Path) -> tuple[str, str, str]:
     """The pretrained init to compare with scratch, its name in the table and run folders, and a line saying
     where it came from."""
     if args.pretrain == "none":
-        name = Path(args.init).name
+        folder = Path(args.init)
+        # a pretraining run's ".../NAME/encoder" folder is known by NAME
+        name = (
+            folder.parent.name if folder.name == "encoder" and folder.parent.name else folder.name
+        )
         return args.init, name, f"pretrained encoder: {args.init} (no pretraining in this run)"
     unlabeled = builtin_unlabeled_corpus(runs, args.unlabeled_windows, seed=0)
     cls = MAEConfig if args.pretrain == "mae" else SimCLRConfig
@@ -108,7 +117,11 @@ def main(argv: list[str] | None = None) -> int:
             cfg = FinetuneConfig(
                 data=str(labeled),
                 runs=str(runs),
-                run_dir=str(out / f"finetune_{name}_s{seed}"),
+                # the settings that change a run are in its folder's name: a rerun with others starts fresh
+                run_dir=str(
+                    out
+                    / f"finetune_{name}_b{args.labels_per_class}_e{args.finetune_epochs}_s{seed}"
+                ),
                 init=init,
                 encoder=args.encoder,
                 representation=args.representation,

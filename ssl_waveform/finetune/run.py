@@ -255,7 +255,7 @@ def resolve_init(cfg: FinetuneConfig) -> str:
     shipped encoder's name into its folder inside the package."""
     from ssl_waveform.models import resolve_encoder_folder
 
-    if cfg.init in INIT_KEYWORDS[1:]:
+    if cfg.init in ("scratch", "imagenet"):
         return cfg.init
     if cfg.init != "auto":
         return str(resolve_encoder_folder(cfg.init))
@@ -283,9 +283,10 @@ def build_encoder_for_finetune(cfg: FinetuneConfig, corpus: Corpus, init: str) -
         create_encoder_for_corpus,
         encoder_from_config,
         read_encoder_config,
+        resolve_encoder_folder,
     )
 
-    folder = Path(init)
+    folder = Path(init) if init in INIT_KEYWORDS else resolve_encoder_folder(init)
     if init not in INIT_KEYWORDS and folder.is_dir() and (folder / "config.json").is_file():
         config = read_encoder_config(folder)
         config["architecture"]["drop_path_rate"] = float(cfg.drop_path)

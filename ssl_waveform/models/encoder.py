@@ -564,7 +564,7 @@ def resolve_encoder_folder(path: str | Path) -> Path:
     from ssl_waveform.zoo import is_pretrained_name, pretrained_folder
 
     folder = Path(path)
-    if not folder.exists() and is_pretrained_name(str(path)):
+    if is_pretrained_name(str(path)) and not (folder / CONFIG_FILE).is_file():
         return pretrained_folder(str(path))
     return folder
 
@@ -574,7 +574,7 @@ def load_encoder(path: str | Path, map_location: str | torch.device = "cpu") -> 
 
     Args:
         path: The folder holding ``config.json`` and ``model.safetensors``, or the name of a shipped encoder
-            (``python -m ssl_waveform.zoo`` lists them; an existing folder of that name wins).
+            (``python -m ssl_waveform.zoo`` lists them; an encoder folder of that name wins).
         map_location: Device to place the encoder on.
 
     Returns:

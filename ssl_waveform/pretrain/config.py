@@ -25,7 +25,7 @@ class EncoderSpec:
         name: backbone: a timm ConvNeXt (``convnext_atto`` ... ``convnextv2_*``) or ``convnext1d_*``.
         representation: ``stft``, ``cwt``, ``fold``, ``gaf`` (2-D) or ``raw`` (1-D).
         image_size: side of 2-D representations (multiple of 32).
-        init: ``scratch``, ``imagenet`` or an encoder folder to continue from.
+        init: ``scratch``, ``imagenet``, an encoder folder or a shipped encoder's name to continue from.
         imagenet_weights: local ImageNet checkpoint for ``init=imagenet``.
         normalization: ``shared_scale`` (default: one RMS scale per window, keeping DC offsets and phase ratios;
             for channels sharing a unit), ``per_sample`` (per-channel standardisation, for mixed units),

@@ -31,10 +31,19 @@ def corpus_root(data: str, runs: str, windows: int, seed: int) -> Path:
 
 def build_encoder(spec: EncoderSpec, corpus: Corpus) -> Encoder:
     """An encoder matching the corpus (channels, sample rate, window) as ``spec`` describes it."""
-    from ssl_waveform.models import create_encoder_for_corpus, read_encoder_config
+    from ssl_waveform.models import (
+        create_encoder_for_corpus,
+        read_encoder_config,
+        resolve_encoder_folder,
+    )
 
-    if spec.init not in ("scratch", "imagenet") and (Path(spec.init) / "config.json").is_file():
-        source = read_encoder_config(spec.init)["normalization"]["mode"]
+    init = spec.init
+    if init not in ("scratch", "imagenet"):
+        init = str(
+            resolve_encoder_folder(init)
+        )  # a shipped encoder's name continues from its weights
+    if init not in ("scratch", "imagenet") and (Path(init) / "config.json").is_file():
+        source = read_encoder_config(init)["normalization"]["mode"]
         if source != spec.normalization:
             raise ValueError(
                 f"encoder.init={spec.init!r} was trained with normalization {source!r}, but "
@@ -45,7 +54,7 @@ def build_encoder(spec: EncoderSpec, corpus: Corpus) -> Encoder:
         corpus,
         spec.name,
         spec.representation,
-        init=spec.init,
+        init=init,
         imagenet_weights=spec.imagenet_weights,
         image_size=spec.image_size,
         normalization=spec.normalization,

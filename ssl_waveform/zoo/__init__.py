@@ -10,7 +10,7 @@ This package knows files, not models (``models.load_encoder`` resolves names thr
 torch nor timm::
 
     import ssl_waveform
-    encoder = ssl_waveform.load_encoder("convnext_atto_fold_converter")   # offline, from the package
+    encoder = ssl_waveform.load_encoder("convnext_atto_fold_simclr")   # offline, from the package
     python -m ssl_waveform.finetune --data DATA --init convnext_atto_fold_converter
     python -m ssl_waveform.zoo                                          # list the shipped names
 """

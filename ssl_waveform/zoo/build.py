@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,9 @@ import safetensors.numpy
 
 from ssl_waveform._atomic import atomic_path, atomic_write_text
 from ssl_waveform.zoo import REGISTRY_FILE, SHIPPED_FILES, ZOO_DIR, sha256_file
+
+# names that already mean something to --init or to the benchmark's grid
+RESERVED_NAMES = frozenset({"auto", "scratch", "imagenet", "mae", "simclr", "mae-real", "mae-sim"})
 
 
 def ship_encoder(
@@ -29,8 +33,11 @@ def ship_encoder(
     Returns:
         The shipped folder.
     """
-    if not name.replace("_", "").isalnum():
-        raise ValueError(f"ship_encoder: name {name!r} must be letters, digits and '_'")
+    if not re.fullmatch(r"[a-z0-9_]+", name) or name in RESERVED_NAMES:
+        raise ValueError(
+            f"ship_encoder: name {name!r} must be lower-case ASCII letters, digits and '_', and not one of "
+            f"{sorted(RESERVED_NAMES)} (init keywords and the benchmark's own inits)"
+        )
     src = Path(source)
     tensors = safetensors.numpy.load_file(str(src / "model.safetensors"))
     half = {
@@ -44,6 +51,8 @@ def ship_encoder(
         safetensors.numpy.save_file(half, str(tmp), metadata={"format": "pt"})
     atomic_write_text(folder / "config.json", json.dumps(config, indent=2, sort_keys=True) + "\n")
     atomic_write_text(folder / "MODEL_CARD.md", card)
+    for f in SHIPPED_FILES:  # readable by everyone, like any installed package file
+        (folder / f).chmod(0o644)
     registry_file = zoo_dir / REGISTRY_FILE.name
     registry = json.loads(registry_file.read_text()) if registry_file.is_file() else {}
     registry[name] = {
