@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from ssl_waveform._atomic import atomic_path, atomic_write_text
 from ssl_waveform.evaluation import plot_confusion_matrix
 
 CSV_FIELDS = [
@@ -39,13 +40,11 @@ def _scalar_rows(rows: list[dict]) -> list[dict]:
 
 
 def write_csv(rows: list[dict], path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("w", newline="") as fh:
+    with atomic_path(path) as tmp, tmp.open("w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=CSV_FIELDS, extrasaction="ignore")
         w.writeheader()
         for r in _scalar_rows(rows):
             w.writerow({**r, "value": f"{float(r['value']):.6f}"})
-    os.replace(tmp, path)
 
 
 def read_csv(path: Path) -> list[dict]:
@@ -413,6 +412,4 @@ def write_report(
         *_cell_cost_table(per_cell),
         *_confusion_section(rows, bench, out),
     ]
-    tmp = out / ".report.md.tmp"
-    tmp.write_text("\n".join(lines) + "\n")
-    os.replace(tmp, out / "report.md")
+    atomic_write_text(out / "report.md", "\n".join(lines) + "\n")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import fnmatch
 import json
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
 
+from ssl_waveform._atomic import atomic_write_json
 from ssl_waveform.benchmark.baselines import fft_features, knn_predict, logistic_regression
 from ssl_waveform.benchmark.datasets import (
     add_noise,
@@ -150,9 +150,7 @@ class Cell:
 
 def _write_json(path: Path, data: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=1, default=float) + "\n")
-    os.replace(tmp, path)
+    atomic_write_json(path, data, indent=1, default=float)
 
 
 def _budget_name(budget: int) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import time
 from dataclasses import dataclass, field
@@ -15,6 +14,7 @@ import torch
 from accelerate.utils import set_seed
 from torch.utils.data import Dataset
 
+from ssl_waveform._atomic import atomic_write_json
 from ssl_waveform.augment import AugmentationPolicy, PolicyName, create_policy
 from ssl_waveform.config import config_to_dict
 from ssl_waveform.data import Corpus
@@ -458,8 +458,10 @@ def finetune(cfg: FinetuneConfig) -> FinetuneResult:
     if len(splits.val) == 0 and cfg.select == "best":
         print("note: no validation split (too few windows per class); early stopping is off")
     keep_best = cfg.select == "best" and len(splits.val) > 0
-    if not keep_best:
-        cfg.engine = dataclasses.replace(cfg.engine, monitor=None, patience=None)
+    if not keep_best:  # a changed copy: the caller's config is never modified
+        cfg = dataclasses.replace(
+            cfg, engine=dataclasses.replace(cfg.engine, monitor=None, patience=None)
+        )
     init = resolve_init(cfg)
     # a scratch encoder's and the head's initialisation follow the run's seed
     set_seed(cfg.engine.seed)
@@ -522,7 +524,7 @@ def finetune(cfg: FinetuneConfig) -> FinetuneResult:
         "classifier": str(classifier_dir),
         "config": config_to_dict(cfg),
     }
-    (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    atomic_write_json(run_dir / "metrics.json", metrics)
     plot_training_curves(run_dir / "log.jsonl", run_dir / "training_curves.png")
     if test["confusion_matrix"] is not None:
         plot_confusion_matrix(
