@@ -56,10 +56,12 @@ def split_by_operating_point(labeled: Path, out: Path) -> tuple[Path, Path]:
 
 @dataclass
 class ShiftScores:
-    """Accuracy on the high part (extrapolation) and on a held-out quarter of the low part, one value per seed."""
+    """Accuracy on the high part (extrapolation), its class-balanced accuracy (mean recall over the classes present)
+    and accuracy on a held-out quarter of the low part, one value per seed."""
 
     high: list[float] = field(default_factory=list)
     in_range: list[float] = field(default_factory=list)
+    high_balanced: list[float] = field(default_factory=list)
 
 
 def finetune_fixed(
@@ -117,6 +119,8 @@ def shift_scores(
         )
         pred = load_classifier(metrics["classifier"]).predict_windows(x_high).argmax(axis=1)
         scores.high.append(float((pred == y_high).mean()))
+        recall = [float((pred[y_high == c] == c).mean()) for c in np.unique(y_high)]
+        scores.high_balanced.append(float(np.mean(recall)))
         scores.in_range.append(float(metrics["accuracy"]))
     return scores
 
@@ -125,3 +129,43 @@ def mean_sd(values: list[float]) -> str:
     """``mean ± sample sd`` with three decimals (sd 0 for a single value)."""
     sd = statistics.stdev(values) if len(values) > 1 else 0.0
     return f"{statistics.mean(values):.3f} ± {sd:.3f}"
+
+
+def shifted_part_of_unlabeled(
+    unlabeled: Path, labeled: Path, out: Path, f_min: float = 70.0, vdc_min: float = 600.0
+) -> Path:
+    """The windows of an unlabeled *simulated* corpus beyond the labeled pool's operating range (open loop,
+    f >= ``f_min`` Hz, vdc >= ``vdc_min`` V) whose simulated class is one of the labeled pool's, labeled from the
+    simulator's metadata: a validation set as far out as ``op_shift`` without reading it (written once to
+    ``out/data/unlabeled_high``)."""
+    from ssl_waveform.data import Corpus, CorpusWriter
+
+    root = out / "data" / "unlabeled_high"
+    if (root / "manifest.json").is_file():
+        return root
+    src, pool = Corpus(unlabeled), Corpus(labeled)
+    names = list(pool.class_names or [])
+
+    def text(field: str) -> np.ndarray:
+        return np.array([v.decode() if isinstance(v, bytes) else str(v) for v in src.meta(field)])
+
+    cls, control = text("class_name"), text("control")
+    keep = np.isin(cls, names) & (control == "open_loop")
+    keep &= (src.meta("f") >= f_min) & (src.meta("vdc") >= vdc_min)
+    idx = np.flatnonzero(keep)
+    if len(idx) == 0:
+        raise ValueError(
+            f"{unlabeled}: no open-loop window at f >= {f_min} Hz and vdc >= {vdc_min} V"
+        )
+    writer = CorpusWriter(
+        root,
+        sample_rate=src.sample_rate,
+        channel_names=src.channel_names,
+        units=src.units,
+        class_names=names,
+        description={"derived_from": str(unlabeled), "part": "unlabeled_high"},
+    )
+    labels = np.array([names.index(c) for c in cls[idx]], dtype=np.int64)
+    writer.write_shard(0, src.read(idx), labels, {k: src.meta(k)[idx] for k in ("f", "vdc", "m")})
+    writer.finalize()
+    return root
