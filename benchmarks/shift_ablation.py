@@ -101,8 +101,8 @@ def main(argv: list[str] | None = None) -> None:
             shifted_part_of_unlabeled(args.score_unlabeled, args.labeled, args.out),
         )
     print(
-        f"low part {Corpus(low).num_windows} windows (labels), high part {Corpus(high).num_windows} "
-        "(scored)"
+        f"labels drawn from {Corpus(low).num_windows} windows ({low}), scored on {Corpus(high).num_windows} "
+        f"({high})"
     )
     results_file = args.out / "shift_ablation.json"
     results = json.loads(results_file.read_text()) if results_file.is_file() else {}

@@ -106,7 +106,8 @@ ALL_INITS = ["mae", "simclr", "imagenet", "scratch"]
 # shipped encoders (ssl_waveform.zoo) and the (encoder, representation) they were pretrained as: they join the
 # axes that match and the real-data axis (fine-tuned with adapt_sample_rate at the recordings' rate)
 SHIPPED_AXES: dict[str, tuple[str, RepresentationName]] = {
-    "convnext_atto_fold_simclr": ("convnext_atto", "fold")
+    "convnext_atto_fold_simclr": ("convnext_atto", "fold"),
+    "convnext_atto_fold_simclr_short": ("convnext_atto", "fold"),
 }
 SECONDARY_INITS = ["mae", "imagenet", "scratch"]
 # EfficientNet-Lite0: the one CNN whose ImageNet weights ship in a package (extra ssl_waveform[imagenet]);
