@@ -24,12 +24,12 @@ from typing import Any
 import torch
 
 from ssl_waveform.benchmark.shift import (
-    mean_sd,
     shift_scores,
     shifted_part_of_unlabeled,
     split_by_operating_point,
 )
 from ssl_waveform.data import Corpus
+from ssl_waveform.evaluation import mean_sd
 
 # spelled out in full (not relative to the defaults, which these results changed)
 VARIANTS: dict[str, dict[str, Any]] = {

@@ -24,8 +24,8 @@ from pathlib import Path
 import torch
 
 from ssl_waveform.benchmark.shift import finetune_fixed as finetune_once
-from ssl_waveform.benchmark.shift import mean_sd
 from ssl_waveform.engine import read_log
+from ssl_waveform.evaluation import mean_sd
 from ssl_waveform.pretrain import MAEConfig, pretrain_mae
 from ssl_waveform.sim.config import SimConfig
 from ssl_waveform.sim.corpus import write_corpus

@@ -20,6 +20,7 @@ Run on one GPU (docs/results.md records the run): ``python recipes/ship_encoder.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -34,8 +35,9 @@ import torch
 
 from ssl_waveform.benchmark.datasets import sim_corpus
 from ssl_waveform.benchmark.presets import PRESETS
-from ssl_waveform.benchmark.shift import mean_sd, shift_scores, split_by_operating_point
+from ssl_waveform.benchmark.shift import shift_scores, split_by_operating_point
 from ssl_waveform.engine import EngineConfig
+from ssl_waveform.evaluation import mean_sd
 from ssl_waveform.pretrain import MAEConfig, SimCLRConfig, pretrain_mae, pretrain_simclr
 
 # method and augmentation of each candidate (the MAE augments what it reconstructs from)
@@ -55,15 +57,13 @@ def log(msg: str, out: Path) -> None:
 
 
 def engine(args: argparse.Namespace, method: str, steps: int) -> EngineConfig:
-    """The pretraining recipes' engine settings (docs/methods.md) with a fixed step count and 5 % warmup."""
-    simclr = method == "simclr"
-    return EngineConfig(
+    """The method's default engine (lr, betas, weight decay of ``MAEConfig`` / ``SimCLRConfig``) with a fixed step
+    count, 5 % warmup, this run's batch size and precision."""
+    defaults = (SimCLRConfig if method == "simclr" else MAEConfig)().engine
+    return dataclasses.replace(
+        defaults,
         max_steps=steps,
         batch_size=args.batch_size,
-        base_lr=1e-3 if simclr else 1.5e-3,
-        min_lr=1e-5,
-        weight_decay=0.05,
-        betas=(0.9, 0.999) if simclr else (0.9, 0.95),
         warmup_steps=max(1, steps // 20),
         mixed_precision=args.precision,
         checkpoint_every=500,

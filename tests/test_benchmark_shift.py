@@ -18,10 +18,6 @@ def corpora(tmp_path_factory) -> tuple[Path, Path]:
     return builtin_unlabeled_corpus(runs, 256, seed=0), builtin_labeled_corpus(runs, 22 * 8, seed=1)
 
 
-def _text(corpus: Corpus, field: str) -> np.ndarray:
-    return np.array([v.decode() if isinstance(v, bytes) else str(v) for v in corpus.meta(field)])
-
-
 def test_unlabeled_far_part_keeps_open_loop_windows_of_labeled_classes_with_their_labels(
     corpora, tmp_path: Path
 ) -> None:
@@ -29,7 +25,7 @@ def test_unlabeled_far_part_keeps_open_loop_windows_of_labeled_classes_with_thei
     root = shifted_part_of_unlabeled(unlabeled, labeled, tmp_path, f_min=40.0, vdc_min=300.0)
     part, src, pool = Corpus(root), Corpus(unlabeled), Corpus(labeled)
     assert list(part.class_names) == list(pool.class_names)
-    cls, control = _text(src, "class_name"), _text(src, "control")
+    cls, control = src.meta("class_name"), src.meta("control")
     expected = np.isin(cls, pool.class_names) & (control == "open_loop")
     expected &= (src.meta("f") >= 40.0) & (src.meta("vdc") >= 300.0)
     assert part.num_windows == expected.sum() > 0

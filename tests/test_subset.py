@@ -98,3 +98,24 @@ def test_cli_subset_of_unlabeled_corpus_is_an_error(
     write_subset(src, tmp_path / "u", [0, 1, 2], labeled=False)
     assert main(["subset", str(tmp_path / "u"), "--out", str(tmp_path / "x")]) == 2
     assert "unlabeled" in capsys.readouterr().err and not (tmp_path / "x").exists()
+
+
+def test_relabel_replaces_classes_and_refuses_a_selected_window_without_a_label(tmp_path) -> None:
+    import numpy as np
+    import pytest
+
+    from ssl_waveform.data import Corpus, CorpusError, CorpusWriter, write_subset
+
+    src_root = tmp_path / "src"
+    w = CorpusWriter(src_root, sample_rate=1000.0, channel_names=["a"], units=["A"])
+    w.write_shard(0, np.arange(12, dtype=np.float32).reshape(4, 1, 3), None, {"k": np.arange(4)})
+    w.finalize()
+    labels = np.array([1, -1, 0, 1])
+    out = write_subset(src_root, tmp_path / "out", [0, 2, 3], relabel=(["x", "y"], labels))
+    part = Corpus(out)
+    assert list(part.class_names) == ["x", "y"]
+    np.testing.assert_array_equal(part.labels(), [1, 0, 1])
+    np.testing.assert_array_equal(part.meta("k"), [0, 2, 3])
+    with pytest.raises(CorpusError, match="window 1 the label -1"):
+        write_subset(src_root, tmp_path / "bad", [0, 1], relabel=(["x", "y"], labels))
+    assert not (tmp_path / "bad").exists()

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ HIGH_PART = {"f_min": 55.0, "tau_min": 6e-3}
 
 def split_by_operating_point(labeled: Path, out: Path) -> tuple[Path, Path]:
     """Write the low (labels) and high (scored) parts of the labeled corpus ``labeled`` under ``out/data``."""
-    from ssl_waveform.data import Corpus, CorpusWriter
+    from ssl_waveform.data import Corpus, write_subset
 
     src = Corpus(labeled)
     f, tau = src.meta("f"), src.meta("l") / src.meta("r")
@@ -33,24 +32,10 @@ def split_by_operating_point(labeled: Path, out: Path) -> tuple[Path, Path]:
         "low": (f < LOW_PART["f_max"]) & (tau < LOW_PART["tau_max"]),
         "high": (f >= HIGH_PART["f_min"]) & (tau >= HIGH_PART["tau_min"]),
     }
-    roots = {}
+    roots = {name: out / "data" / name for name in parts}
     for name, keep in parts.items():
-        root = out / "data" / name
-        roots[name] = root
-        if (root / "manifest.json").is_file():
-            continue
-        idx = np.flatnonzero(keep)
-        writer = CorpusWriter(
-            root,
-            sample_rate=src.sample_rate,
-            channel_names=src.channel_names,
-            units=src.units,
-            class_names=src.class_names,
-            description={"derived_from": str(labeled), "part": name},
-        )
-        meta = {k: src.meta(k)[idx] for k in ("f", "vdc", "m", "r", "l")}
-        writer.write_shard(0, src.read(idx), src.labels()[idx], meta)
-        writer.finalize()
+        if not (roots[name] / "manifest.json").is_file():
+            write_subset(src, roots[name], np.flatnonzero(keep), description={"part": name})
     return roots["low"], roots["high"]
 
 
@@ -125,12 +110,6 @@ def shift_scores(
     return scores
 
 
-def mean_sd(values: list[float]) -> str:
-    """``mean ± sample sd`` with three decimals (sd 0 for a single value)."""
-    sd = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f"{statistics.mean(values):.3f} ± {sd:.3f}"
-
-
 def shifted_part_of_unlabeled(
     unlabeled: Path, labeled: Path, out: Path, f_min: float = 70.0, vdc_min: float = 600.0
 ) -> Path:
@@ -138,34 +117,23 @@ def shifted_part_of_unlabeled(
     f >= ``f_min`` Hz, vdc >= ``vdc_min`` V) whose simulated class is one of the labeled pool's, labeled from the
     simulator's metadata: a validation set as far out as ``op_shift`` without reading it (written once to
     ``out/data/unlabeled_high``)."""
-    from ssl_waveform.data import Corpus, CorpusWriter
+    from ssl_waveform.data import Corpus, write_subset
 
     root = out / "data" / "unlabeled_high"
     if (root / "manifest.json").is_file():
         return root
     src, pool = Corpus(unlabeled), Corpus(labeled)
     names = list(pool.class_names or [])
-
-    def text(field: str) -> np.ndarray:
-        return np.array([v.decode() if isinstance(v, bytes) else str(v) for v in src.meta(field)])
-
-    cls, control = text("class_name"), text("control")
-    keep = np.isin(cls, names) & (control == "open_loop")
+    cls = src.meta("class_name")
+    keep = np.isin(cls, names) & (src.meta("control") == "open_loop")
     keep &= (src.meta("f") >= f_min) & (src.meta("vdc") >= vdc_min)
     idx = np.flatnonzero(keep)
     if len(idx) == 0:
         raise ValueError(
             f"{unlabeled}: no open-loop window at f >= {f_min} Hz and vdc >= {vdc_min} V"
         )
-    writer = CorpusWriter(
-        root,
-        sample_rate=src.sample_rate,
-        channel_names=src.channel_names,
-        units=src.units,
-        class_names=names,
-        description={"derived_from": str(unlabeled), "part": "unlabeled_high"},
+    labels = np.full(src.num_windows, -1, dtype=np.int64)
+    labels[idx] = [names.index(c) for c in cls[idx]]
+    return write_subset(
+        src, root, idx, relabel=(names, labels), description={"part": "unlabeled_high"}
     )
-    labels = np.array([names.index(c) for c in cls[idx]], dtype=np.int64)
-    writer.write_shard(0, src.read(idx), labels, {k: src.meta(k)[idx] for k in ("f", "vdc", "m")})
-    writer.finalize()
-    return root

@@ -22,15 +22,11 @@ from pathlib import Path
 from typing import Literal
 
 from ssl_waveform.config import parse
+from ssl_waveform.evaluation import mean_sd
 from ssl_waveform.finetune import FinetuneConfig, finetune
 from ssl_waveform.pretrain import MAEConfig, SimCLRConfig, pretrain_mae, pretrain_simclr
 from ssl_waveform.sim import builtin_labeled_corpus, builtin_unlabeled_corpus
 from ssl_waveform.transforms import RepresentationName
-
-
-def _mean_sd(values: list[float], signed: bool = False) -> str:
-    sd = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f"{statistics.mean(values):{'+' if signed else ''}.3f} ± {sd:.3f}"
 
 
 @dataclass
@@ -142,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         acc = [m["accuracy"] for m in ms]
         f1 = [m["macro_f1"] for m in ms]
         lines.append(
-            f"| {name} | {_mean_sd(acc)} | {_mean_sd(f1)} | {' / '.join(f'{a:.3f}' for a in acc)} "
+            f"| {name} | {mean_sd(acc)} | {mean_sd(f1)} | {' / '.join(f'{a:.3f}' for a in acc)} "
             f"| {ms[0]['num_train_windows']} | {statistics.mean(m['wall_time_s'] for m in ms):.0f} s |"
         )
     gains = [a["accuracy"] - b["accuracy"] for a, b in zip(*runs_by_init.values())]
@@ -151,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         f"fine-tuning: {args.labels_per_class} labeled windows per class from {labeled}, "
         f"{args.finetune_epochs} epochs (last epoch kept), test set of "
         f"{runs_by_init['scratch'][0]['num_test_windows']} windows\n\n" + "\n".join(lines) + "\n\n"
-        f"pretrained - scratch, paired by seed: {_mean_sd(gains, signed=True)}\n"
+        f"pretrained - scratch, paired by seed: {mean_sd(gains, signed=True)}\n"
         f"total wall time {time.time() - start:.0f} s\n"
     )
     print("\n" + summary)

@@ -21,6 +21,7 @@ def write_subset(
     indices: Sequence[int] | np.ndarray,
     *,
     labeled: bool = True,
+    relabel: tuple[Sequence[str], np.ndarray] | None = None,
     description: dict | None = None,
     windows_per_shard: int = 4096,
 ) -> Path:
@@ -34,6 +35,8 @@ def write_subset(
         out: new corpus folder; must not exist.
         indices: window indices into ``source`` (any order; written sorted, without repeats).
         labeled: keep labels and class names; False writes an unlabeled corpus (e.g. for pretraining).
+        relabel: ``(class_names, labels)`` replacing the source's: one class index per *source* window (only the
+            selected ones are read), e.g. labels taken from a simulated corpus's metadata.
         description: extra manifest metadata (the source folder and window count are always recorded).
         windows_per_shard: windows per shard of the new corpus.
 
@@ -53,8 +56,17 @@ def write_subset(
     if idx[0] < 0 or idx[-1] >= src.num_windows:
         bad = int(idx[0] if idx[0] < 0 else idx[-1])
         raise CorpusError(f"{src.root}: window index {bad} outside 0..{src.num_windows - 1}")
-    keep_labels = labeled and src.class_names is not None
-    labels = src.labels() if keep_labels else None
+    class_names = src.class_names
+    labels = src.labels() if labeled and class_names is not None else None
+    if relabel is not None:
+        class_names, labels = list(relabel[0]), np.asarray(relabel[1], dtype=np.int64)
+        unlabeled = idx[(labels[idx] < 0) | (labels[idx] >= len(class_names))]
+        if unlabeled.size:
+            first = int(unlabeled[0])
+            raise CorpusError(
+                f"{src.root}: relabel gives window {first} the label {int(labels[first])}, outside "
+                f"0..{len(class_names) - 1}"
+            )
     meta = {name: src.meta(name) for name in src.meta_fields}
     tmp = out.parent / f".{out.name}.subset-{os.getpid()}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
@@ -64,7 +76,7 @@ def write_subset(
             sample_rate=src.sample_rate,
             channel_names=src.channel_names,
             units=src.units,
-            class_names=src.class_names if keep_labels else None,
+            class_names=class_names if labels is not None else None,
             windows_per_shard=windows_per_shard,
             description={
                 **(description or {}),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Sequence
 from typing import Any
 
@@ -59,3 +60,9 @@ def classification_metrics(
         "confusion_matrix": cm.tolist(),
         "class_names": list(class_names),
     }
+
+
+def mean_sd(values: Sequence[float], signed: bool = False) -> str:
+    """``mean ± sample sd`` over seeds with three decimals (sd 0 for a single value; ``signed`` shows a + on gains)."""
+    sd = statistics.stdev(values) if len(values) > 1 else 0.0
+    return f"{statistics.mean(values):{'+' if signed else ''}.3f} ± {sd:.3f}"
