@@ -1,7 +1,7 @@
 """FCMAE-style masked-autoencoder pretraining of a ConvNeXt encoder on converter waveforms.
 
-    accelerate launch recipes/pretrain_mae.py [--config recipes/configs/mae_gpu.yaml] [key=value ...]
-    python recipes/pretrain_mae.py data=runs/corpus/unlabeled engine.epochs=20
+    accelerate launch recipes/pretrain_mae.py [--config recipes/configs/mae_gpu.yaml] [--flag value ...]
+    python recipes/pretrain_mae.py --data runs/corpus/unlabeled --epochs 20
 
 With no arguments it pretrains convnext_atto on cycle-folded images (fold) of a built-in simulated corpus, in a few minutes on
 2 CPU cores, and writes runs/pretrain_mae/encoder. Re-running the same command resumes an interrupted run.

@@ -14,13 +14,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch
+import yaml
 from accelerate import Accelerator
 from safetensors.torch import save_file
 from torch import nn
 from torch.utils.data import Dataset, IterableDataset
 
-from ssl_waveform.config import load_config
 from ssl_waveform.engine import EngineConfig, make_accelerator, train
+from ssl_waveform.serialize import with_changes
 
 
 @dataclass
@@ -144,7 +145,15 @@ def _train(cfg: ToyConfig, run_dir: Path, accelerator: Accelerator | None = None
 
 def main(argv: list[str]) -> None:
     run_dir, overrides = Path(argv[0]), argv[1:]
-    cfg = load_config(ToyConfig, overrides=overrides)
+    changes: dict = {}
+    for word in overrides:  # dotted.key=value, the value read as YAML
+        key, _, value = word.partition("=")
+        *head, leaf = key.split(".")
+        node = changes
+        for part in head:
+            node = node.setdefault(part, {})
+        node[leaf] = yaml.safe_load(value)
+    cfg = with_changes(ToyConfig, changes, source="toy run")
     if cfg.resume_at:
         # one accelerator for both runs: a process group cannot be set up again under torchrun
         accelerator = make_accelerator(cfg.engine, run_dir)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 
 import pytest
 import torch
@@ -12,7 +13,6 @@ from _engine_toy_run import ToyConfig, ToyMapData, ToyRegressor, ToyStream, expo
 from accelerate.state import AcceleratorState
 from safetensors.torch import load_file
 
-from ssl_waveform.config import load_config
 from ssl_waveform.engine import (
     EngineConfig,
     NonFiniteLossError,
@@ -32,27 +32,7 @@ def _fresh_accelerate_state():
 
 
 def _cfg(**changes) -> EngineConfig:
-    base = ToyConfig().engine
-    return load_config(
-        EngineConfig,
-        overrides=[
-            f"{k}={v}"
-            for k, v in {
-                **{
-                    f: getattr(base, f)
-                    for f in (
-                        "epochs",
-                        "batch_size",
-                        "base_lr",
-                        "warmup_steps",
-                        "checkpoint_every",
-                        "log_every",
-                    )
-                },
-                **changes,
-            }.items()
-        ],
-    )
+    return replace(ToyConfig().engine, **changes)
 
 
 def _run(tmp_path, name="run", data=None, method=None, **changes):

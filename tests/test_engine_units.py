@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 import torch
 from torch import nn
 
-from ssl_waveform.config import ConfigError, config_to_dict, load_config, save_config, valid_keys
 from ssl_waveform.engine import EngineConfig, lr_at, param_groups, plan_run
 
 # ---------------------------------------------------------------- lr schedule
@@ -114,83 +111,3 @@ def test_param_groups_carry_lr_scale_per_layer():
     assert all(g["lr_scale"] == 1.0 for g in groups if id(net.stem.weight) in map(id, g["params"]))
     with pytest.raises(ValueError, match="no trainable parameter"):
         param_groups(net.frozen, 0.1)
-
-
-# ---------------------------------------------------------------- configs
-
-
-@dataclass
-class Inner:
-    size: int = 3
-    name: str = "a"
-
-
-@dataclass
-class RecipeCfg:
-    engine: EngineConfig = field(default_factory=EngineConfig)
-    inner: Inner = field(default_factory=Inner)
-    out: Path = Path("runs/x")
-    tags: list[str] = field(default_factory=list)
-    note: str | None = None
-
-
-def test_load_config_yaml_then_overrides_nested(tmp_path):
-    yml = tmp_path / "c.yaml"
-    yml.write_text("engine:\n  epochs: 4\n  betas: [0.8, 0.9]\ninner:\n  name: b\n")
-    cfg = load_config(
-        RecipeCfg,
-        yml,
-        [
-            "engine.base_lr=3e-4",
-            "inner.size=7",
-            "inner.name=123",
-            "engine.max_steps=null",
-            "engine.clip_grad=none",
-            "tags=[x, y]",
-            "note=hello world",
-            "out=/tmp/o",
-        ],
-    )
-    assert cfg.engine.epochs == 4 and cfg.engine.betas == (0.8, 0.9)
-    assert cfg.engine.base_lr == 3e-4 and isinstance(cfg.engine.base_lr, float)
-    assert cfg.inner == Inner(size=7, name="123")  # str fields take the text verbatim
-    assert cfg.engine.clip_grad is None and cfg.engine.weight_decay == 0.05  # default kept
-    assert cfg.tags == ["x", "y"] and cfg.note == "hello world" and cfg.out == Path("/tmp/o")
-
-
-@pytest.mark.parametrize(
-    ("override", "match"),
-    [
-        ("engine.epochs=2.5", r"engine\.epochs: invalid literal for int\(\).*'2\.5'"),
-        ("engine.compile=1", r"engine\.compile expects true or false, got 1"),
-        ("engine.betas=[0.9]", r"engine\.betas'\. Expected 2 values"),
-        ("inner.size=abc", r"inner\.size: invalid literal for int\(\)"),
-        ("engine.base_lr=fast", r"engine\.base-lr: could not convert string to float: 'fast'"),
-        ("engine.mixed_precision=fp8", r"invalid choice 'fp8'.*one of \('no', 'bf16', 'fp16'\)"),
-        ("engine.epochs=0", "epochs=0 must be >= 1"),
-        ("epochs", "expected key=value"),
-    ],
-)
-def test_overrides_are_type_checked(override, match):
-    with pytest.raises(ConfigError, match=match):
-        load_config(RecipeCfg, overrides=[override])
-
-
-def test_unknown_keys_are_errors_listing_valid_keys(tmp_path):
-    with pytest.raises(ConfigError, match=r"unknown key 'engine\.epoch'.*engine\.epochs"):
-        load_config(RecipeCfg, overrides=["engine.epoch=3"])
-    yml = tmp_path / "bad.yaml"
-    yml.write_text("inner:\n  sise: 3\n")
-    with pytest.raises(ConfigError, match=r"bad\.yaml.*'inner\.sise'.*inner\.size"):
-        load_config(RecipeCfg, yml)
-    assert "engine.base_lr" in valid_keys(RecipeCfg) and "inner.name" in valid_keys(RecipeCfg)
-
-
-def test_saved_config_round_trips(tmp_path):
-    cfg = load_config(RecipeCfg, overrides=["engine.warmup_steps=7", "tags=[a]", "note=n"])
-    for name in ("cfg.yaml", "cfg.json"):
-        path = save_config(cfg, tmp_path / name)
-        assert not list(tmp_path.glob("*.tmp"))
-        if name.endswith(".yaml"):
-            assert load_config(RecipeCfg, path) == cfg
-    assert config_to_dict(cfg)["engine"]["betas"] == [0.9, 0.95]

@@ -18,7 +18,7 @@ import torch
 from accelerate.state import AcceleratorState
 from test_classify import CHANNELS, CLASSES, FS, WINDOW, tones
 
-from ssl_waveform.config import load_config
+from ssl_waveform.config import parse
 from ssl_waveform.data import Corpus, CorpusWriter
 from ssl_waveform.engine import latest_checkpoint, read_trainer_state
 from ssl_waveform.finetune import (
@@ -150,10 +150,7 @@ def test_select_last_runs_the_fixed_schedule_and_keeps_the_last_weights(corpus_d
 
 
 def test_too_few_windows_for_labels_per_class_names_the_class(corpus_dir, tmp_path):
-    cfg = load_config(
-        FinetuneConfig,
-        overrides=[f"data={corpus_dir}", f"run_dir={tmp_path / 'run'}", "labels_per_class=19"],
-    )
+    cfg = FinetuneConfig(data=str(corpus_dir), run_dir=str(tmp_path / "run"), labels_per_class=19)
     with pytest.raises(ValueError, match=r"class 0 has only 18 training windows.*=19"):
         finetune(cfg)
     assert not (tmp_path / "run" / "checkpoints").exists()
@@ -202,7 +199,7 @@ def test_help_lists_the_flags(capsys):
         "--init",
         "--layer-decay",
         "--select",
-        "key=value",
+        "--config",
     ):
         assert flag in out
 
@@ -246,13 +243,10 @@ def test_probe_mode_keeps_the_pretrained_encoder_frozen(corpus_dir, tmp_path):
         "convnext1d_test", "raw", 3, sample_rate=FS, window=WINDOW, channel_names=CHANNELS
     )
     enc.save(tmp_path / "pre")
-    cfg = load_config(
-        FinetuneConfig,
-        overrides=[
-            f"data={corpus_dir}", f"run_dir={tmp_path / 'run'}", f"init={tmp_path / 'pre'}",
-            "mode=probe", "engine.epochs=2", "engine.batch_size=15", "min_batches_per_epoch=2",
-        ],
-    )  # fmt: skip
+    cfg = parse(FinetuneConfig, [
+        "--data", str(corpus_dir), "--run-dir", str(tmp_path / "run"), "--init", str(tmp_path / "pre"),
+        "--mode", "probe", "--epochs", "2", "--batch-size", "15", "--min-batches-per-epoch", "2",
+    ])  # fmt: skip
     res = finetune(cfg)
     tuned = load_classifier(res.classifier_dir)
     for name, value in enc.state_dict().items():
@@ -269,14 +263,11 @@ def test_two_phase_probes_with_a_frozen_encoder_then_tunes_it(corpus_dir, tmp_pa
         "convnext1d_test", "raw", 3, sample_rate=FS, window=WINDOW, channel_names=CHANNELS
     )
     enc.save(tmp_path / "pre")
-    cfg = load_config(
-        FinetuneConfig,
-        overrides=[
-            f"data={corpus_dir}", f"run_dir={tmp_path / 'run'}", f"init={tmp_path / 'pre'}",
-            "mode=two_phase", "probe_epochs=1", "engine.epochs=1", "engine.batch_size=15",
-            "min_batches_per_epoch=2",
-        ],
-    )  # fmt: skip
+    cfg = parse(FinetuneConfig, [
+        "--data", str(corpus_dir), "--run-dir", str(tmp_path / "run"), "--init", str(tmp_path / "pre"),
+        "--mode", "two_phase", "--probe-epochs", "1", "--epochs", "1", "--batch-size", "15",
+        "--min-batches-per-epoch", "2",
+    ])  # fmt: skip
     res = finetune(cfg)
     probe = load_classifier(tmp_path / "run" / "probe" / "classifier")
     full = load_classifier(res.classifier_dir)

@@ -50,8 +50,8 @@ def test_recipe_runs_end_to_end_and_exports_a_loadable_encoder(name, corpus, tmp
     run = tmp_path / "run"
     cmd = [
         sys.executable, str(REPO / "recipes" / f"pretrain_{name}.py"),
-        f"data={corpus}", f"run_dir={run}", "encoder.name=test_convnext",
-        f"encoder.image_size={IMAGE_SIZE[name]}", "engine.epochs=2", "engine.batch_size=8",
+        "--data", str(corpus), "--run-dir", str(run), "--encoder.name", "test_convnext",
+        "--encoder.image-size", str(IMAGE_SIZE[name]), "--epochs", "2", "--batch-size", "8",
     ]  # fmt: skip
     done = subprocess.run(
         cmd, capture_output=True, text=True, timeout=600, cwd=tmp_path,
@@ -117,17 +117,18 @@ def test_help_lists_every_config_key_with_its_default(name, capsys):
 @pytest.mark.parametrize(
     ("arg", "message"),
     [
-        ("engine.epocs=3", "unknown key 'engine.epocs'"),
-        ("engine.epochs=three", "engine.epochs"),
-        ("encoder.image_size", "encoder.image_size"),
+        (["--engine.epocs", "3"], "--engine.epocs"),
+        (["--engine.epochs", "three"], "--engine.epochs"),
+        (["--encoder.image-size"], "--encoder.image-size"),
+        (["--engine.epochs", "0"], "error: EngineConfig: epochs=0 must be >= 1"),
     ],
 )
-def test_bad_override_exits_2_naming_the_key(name, arg, message, tmp_path, capsys):
+def test_bad_flag_exits_2_naming_it(name, arg, message, tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
-        _recipe(name).main([f"run_dir={tmp_path / 'run'}", arg])
+        _recipe(name).main(["--run-dir", str(tmp_path / "run"), *arg])
     assert exc.value.code == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: ") and message in err
+    assert message in err
     assert not (tmp_path / "run").exists()
 
 

@@ -20,6 +20,7 @@ from tyro.conf import OmitArgPrefixes, OmitSubcommandPrefixes, Positional, arg, 
 from ssl_waveform.config import parse
 from ssl_waveform.data import Corpus, CorpusError
 from ssl_waveform.data.summary import describe, format_description, plot_examples
+from ssl_waveform.serialize import ConfigError
 
 SplitPart = Literal["train", "val", "test"]
 CorpusDir = Annotated[Positional[Path], arg(metavar="DIR")]
@@ -69,7 +70,7 @@ class Plot:
 
     def __post_init__(self) -> None:
         if self.n < 1:
-            raise ValueError(f"--n must be >= 1, got {self.n}")
+            raise ConfigError(f"--n must be >= 1, got {self.n}")
 
 
 @dataclass
@@ -102,7 +103,7 @@ class Subset:
 
     def __post_init__(self) -> None:
         if not self.parts:
-            raise ValueError("--parts needs at least one of train, val, test")
+            raise ConfigError("--parts needs at least one of train, val, test")
 
 
 Command = (

@@ -20,6 +20,7 @@ from ssl_waveform.config import parse
 from ssl_waveform.data import CorpusError, ingest
 from ssl_waveform.data.format import SampleDtype
 from ssl_waveform.data.summary import describe, format_description
+from ssl_waveform.serialize import ConfigError
 
 
 def _names(words: Sequence[str]) -> tuple[str, ...]:
@@ -110,7 +111,7 @@ class IngestArgs:
 
     def __post_init__(self) -> None:
         if not self.inputs:
-            raise ValueError(
+            raise ConfigError(
                 "no INPUT given: name the files or folders to ingest (before any option that takes "
                 "several values, such as --channels ia,ib,ic)"
             )

@@ -1,7 +1,7 @@
 """``ssl-waveform``: one console script with a subcommand per verb (also ``python -m ssl_waveform``).
 
     ssl-waveform simulate --out runs/corpus/unlabeled --windows 20000 --pretraining
-    ssl-waveform pretrain mae data=runs/corpus/unlabeled
+    ssl-waveform pretrain mae --data runs/corpus/unlabeled
     ssl-waveform finetune --data runs/corpus/labeled --init convnext_atto_fold_simclr --labels-per-class 5
     ssl-waveform encoders
 

@@ -25,6 +25,7 @@ from ssl_waveform.config import parse
 from ssl_waveform.evaluation import mean_sd
 from ssl_waveform.finetune import FinetuneConfig, finetune
 from ssl_waveform.pretrain import MAEConfig, SimCLRConfig, pretrain_mae, pretrain_simclr
+from ssl_waveform.serialize import ConfigError
 from ssl_waveform.sim import builtin_labeled_corpus, builtin_unlabeled_corpus
 from ssl_waveform.transforms import RepresentationName
 
@@ -63,9 +64,9 @@ class QuickstartArgs:
 
     def __post_init__(self) -> None:
         if not self.seeds:
-            raise ValueError("seeds: give at least one fine-tuning seed, e.g. --seeds 0 1 2")
+            raise ConfigError("seeds: give at least one fine-tuning seed, e.g. --seeds 0 1 2")
         if self.init in ("scratch", "auto", "imagenet"):
-            raise ValueError(
+            raise ConfigError(
                 f"init={self.init!r}: the quickstart compares a pretrained encoder with scratch; give a shipped "
                 "encoder's name (python -m ssl_waveform.zoo) or an encoder folder"
             )

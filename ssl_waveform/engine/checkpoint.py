@@ -29,7 +29,7 @@ import safetensors.torch
 import torch
 from accelerate import Accelerator
 
-from ssl_waveform.config import config_to_dict, save_config
+from ssl_waveform.serialize import save_config, to_dict
 
 from .._atomic import fsync_dir
 
@@ -140,7 +140,7 @@ def _flatten(d: Any, prefix: str = "") -> dict[str, Any]:
 
 
 def _plain_json(config: Any) -> Any:
-    return json.loads(json.dumps(config_to_dict(config), default=str))
+    return json.loads(json.dumps(to_dict(config), default=str))
 
 
 def check_same_run(ckpt: Path, config: Any) -> None:

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, get_args
+from typing import Annotated, Any, Literal
+
+import tyro
+
+from ssl_waveform.serialize import ConfigError
 
 MixedPrecision = Literal["no", "bf16", "fp16"]
 MonitorMode = Literal["max", "min"]
-_PRECISIONS = get_args(MixedPrecision)
-_MONITOR_MODES = get_args(MonitorMode)
+
+
+def _short(flag: str) -> Any:
+    """A short flag for a field one sets often (``--epochs`` for ``--engine.epochs``)."""
+    return tyro.conf.arg(aliases=(flag,))
 
 
 @dataclass
@@ -47,26 +54,26 @@ class EngineConfig:
         patience: Stop after this many evaluated epochs without improvement (needs ``monitor``).
     """
 
-    epochs: int = 10
+    epochs: Annotated[int, _short("--epochs")] = 10
     max_steps: int | None = None
-    batch_size: int = 64
+    batch_size: Annotated[int, _short("--batch-size")] = 64
     grad_accum: int = 1
-    base_lr: float = 1.5e-4
+    base_lr: Annotated[float, _short("--base-lr")] = 1.5e-4
     min_lr: float = 0.0
     weight_decay: float = 0.05
     betas: tuple[float, float] = (0.9, 0.95)
-    warmup_steps: int | None = None
-    warmup_epochs: float = 1.0
+    warmup_steps: Annotated[int | None, _short("--warmup-steps")] = None
+    warmup_epochs: Annotated[float, _short("--warmup-epochs")] = 1.0
     clip_grad: float | None = 1.0
     ema_decay: float | None = None
-    mixed_precision: MixedPrecision = "no"
+    mixed_precision: Annotated[MixedPrecision, _short("--mixed-precision")] = "no"
     compile: bool = False
     channels_last: bool = False
     checkpoint_every: int = 200
     keep_checkpoints: int = 2
     log_every: int = 10
     num_workers: int = 0
-    seed: int = 0
+    seed: Annotated[int, _short("--seed")] = 0
     monitor: str | None = None
     monitor_mode: MonitorMode = "max"
     patience: int | None = None
@@ -94,15 +101,9 @@ class EngineConfig:
             problems.append(f"clip_grad={self.clip_grad} must be > 0 or None")
         if self.ema_decay is not None and not 0 < self.ema_decay < 1:
             problems.append(f"ema_decay={self.ema_decay} must lie in (0, 1) or be None")
-        if self.mixed_precision not in _PRECISIONS:
-            problems.append(
-                f"mixed_precision={self.mixed_precision!r} must be one of {_PRECISIONS}"
-            )
         if self.log_every < 1 or self.num_workers < 0:
             problems.append("log_every must be >= 1 and num_workers >= 0")
-        if self.monitor_mode not in _MONITOR_MODES:
-            problems.append(f"monitor_mode={self.monitor_mode!r} must be one of {_MONITOR_MODES}")
         if self.patience is not None and (self.patience < 1 or self.monitor is None):
             problems.append(f"patience={self.patience} needs monitor set and must be >= 1")
         if problems:
-            raise ValueError("EngineConfig: " + "; ".join(problems))
+            raise ConfigError("EngineConfig: " + "; ".join(problems))

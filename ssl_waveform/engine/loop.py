@@ -50,7 +50,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset, IterableDataset
 from tqdm.auto import tqdm
 
-from ssl_waveform.config import save_config
+from ssl_waveform.serialize import save_config
 
 from .._lock import exclusive
 from .checkpoint import (

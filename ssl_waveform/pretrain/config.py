@@ -1,6 +1,6 @@
 """Typed configs of self-supervised pretraining: which encoder (:class:`EncoderSpec`), MAE and SimCLR runs.
 
-Defaults are a sensible run on 2 CPU cores; recipes' YAML files and ``key=value`` overrides hold only changes.
+Defaults are a sensible run on 2 CPU cores; recipes' YAML files and flags hold only changes.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from ssl_waveform.serialize import ConfigError
 from ssl_waveform.sim.families import FAMILIES, FamilyName, class_names, open_switches
 from ssl_waveform.sim.point import OperatingPoint
 from ssl_waveform.sim.sensors import SensorModel
@@ -86,18 +87,18 @@ class SimConfig:
         class_names(self.families)  # validates the family names
         bad: list[str] = [c for c in self.channels if c not in CHANNELS]
         if bad:
-            raise ValueError(f"SimConfig.channels: unknown {bad}; valid: {list(CHANNELS)}")
+            raise ConfigError(f"SimConfig.channels: unknown {bad}; valid: {list(CHANNELS)}")
         known = class_names(tuple(FAMILIES))
         bad = [c for c in self.class_prior if c not in known]
         if bad:
-            raise ValueError(f"SimConfig.class_prior: unknown classes {bad}; valid: {known}")
+            raise ConfigError(f"SimConfig.class_prior: unknown classes {bad}; valid: {known}")
         for f in dataclasses.fields(self):
             v = getattr(self, f.name)
             if isinstance(v, tuple) and len(v) == 2 and f.name not in ("channels", "families"):
                 if not v[0] <= v[1]:
-                    raise ValueError(f"SimConfig.{f.name}={v}: low must not exceed high")
+                    raise ConfigError(f"SimConfig.{f.name}={v}: low must not exceed high")
         if self.window < 1 or self.windows_per_shard < 1 or self.sample_rate <= 0:
-            raise ValueError(
+            raise ConfigError(
                 "SimConfig: window, windows_per_shard and sample_rate must be positive"
             )
 
