@@ -5,8 +5,8 @@
 * :func:`with_changes` / :func:`load_config`: a dataclass from a (nested, partial) mapping of changes, such as
   a YAML file holds. dacite (https://github.com/konradhalas/dacite) builds and type-checks it: an unknown key,
   a wrong type or a choice outside a ``Literal`` raises :class:`ConfigError` naming the source and the field.
-  The only conversions are dacite's declared casts: list -> tuple, text -> path, and a number to a ``float``
-  field (YAML 1.1 reads ``1e-3`` as text).
+  The only conversions are dacite's declared casts: list -> tuple, text -> path, a number to a ``float``
+  field (YAML 1.1 reads ``1e-3`` as text), and text to an :class:`~ssl_waveform.identity.Init` (``Init.parse``).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import yaml
 
 from ssl_waveform._atomic import atomic_write_text
+from ssl_waveform.identity import Init
 
 T = TypeVar("T")
 
@@ -44,7 +45,9 @@ def _float(value: Any) -> Any:
 def _dacite_config() -> Any:
     import dacite
 
-    return dacite.Config(strict=True, cast=[tuple, Path], type_hooks={float: _float})
+    return dacite.Config(
+        strict=True, cast=[tuple, Path], type_hooks={float: _float, Init: Init.parse}
+    )
 
 
 def to_dict(cfg: Any) -> dict[str, Any]:
@@ -55,6 +58,8 @@ def to_dict(cfg: Any) -> dict[str, Any]:
 
 
 def _plain(value: Any) -> Any:
+    if isinstance(value, Init):
+        return str(value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return to_dict(value)
     if isinstance(value, (list, tuple)):

@@ -288,9 +288,9 @@ def _env() -> dict[str, str]:
 def test_sigkill_mid_run_then_rerun_resumes_to_the_uninterrupted_step_count(corpus_dir, tmp_path):
     run = tmp_path / "run"
     overrides = [
-        "init=scratch", "encoder=test_convnext", "representation=stft", "image_size=32",
-        "engine.epochs=4", "engine.batch_size=15", "min_batches_per_epoch=4",
-        "engine.checkpoint_every=2", "engine.keep_checkpoints=50", "engine.patience=null",
+        "--init", "scratch", "--encoder", "test_convnext", "--representation", "stft", "--image-size", "32",
+        "--epochs", "4", "--batch-size", "15", "--min-batches-per-epoch", "4",
+        "--engine.checkpoint-every", "2", "--engine.keep-checkpoints", "50", "--engine.patience", "None",
     ]  # fmt: skip
     cmd = [
         sys.executable,

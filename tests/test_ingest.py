@@ -248,9 +248,7 @@ def test_cli_success_and_error_exit_codes(tmp_path: Path, capsys: pytest.Capture
     assert rc == 2 and "r.npy: 3 channels" in capsys.readouterr().err
 
 
-def test_cli_name_lists_and_argument_errors(
-    tmp_path: Path, capsys: pytest.CaptureFixture
-) -> None:
+def test_cli_name_lists_and_argument_errors(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     np.save(tmp_path / "r.npy", rec())
     base = [str(tmp_path / "r.npy"), "--sample-rate", "1000", "--window", "20", "--quiet"]
     # the documented comma form and the space-separated form agree

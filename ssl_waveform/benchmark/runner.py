@@ -31,6 +31,7 @@ from ssl_waveform.benchmark.presets import PRESETS, Axis, Preset, PresetName
 from ssl_waveform.data import Corpus
 from ssl_waveform.engine import read_log
 from ssl_waveform.evaluation import classification_metrics
+from ssl_waveform.identity import Init
 from ssl_waveform.transforms import RepresentationName
 
 if TYPE_CHECKING:
@@ -346,7 +347,7 @@ class Benchmark:
             data=str(data),
             runs=self.cfg.runs,
             run_dir=str(run_dir),
-            init=init,
+            init=Init.parse(init),
             imagenet_weights=self.imagenet_weights(cell.axis),
             encoder=cell.axis.encoder,
             representation=cast(RepresentationName, cell.axis.representation),

@@ -14,20 +14,23 @@ that instead (about 6 minutes). Every step resumes when re-run after an interrup
 from __future__ import annotations
 
 import dataclasses
-import json
 import statistics
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from ssl_waveform._atomic import atomic_write_json, atomic_write_text
 from ssl_waveform.config import parse
 from ssl_waveform.evaluation import mean_sd
 from ssl_waveform.finetune import FinetuneConfig, finetune
+from ssl_waveform.identity import SCRATCH, Init, InitArg
 from ssl_waveform.pretrain import MAEConfig, SimCLRConfig, pretrain_mae, pretrain_simclr
 from ssl_waveform.serialize import ConfigError
 from ssl_waveform.sim import builtin_labeled_corpus, builtin_unlabeled_corpus
 from ssl_waveform.transforms import RepresentationName
+
+SHIPPED = Init("shipped", "convnext_atto_fold_simclr")
 
 
 @dataclass
@@ -51,7 +54,7 @@ class QuickstartArgs:
     """
 
     runs: str = "runs"
-    init: str = "convnext_atto_fold_simclr"
+    init: InitArg = SHIPPED
     pretrain: Literal["none", "mae", "simclr"] = "none"
     unlabeled_windows: int = 4096
     labeled_windows: int = 2640
@@ -65,18 +68,18 @@ class QuickstartArgs:
     def __post_init__(self) -> None:
         if not self.seeds:
             raise ConfigError("seeds: give at least one fine-tuning seed, e.g. --seeds 0 1 2")
-        if self.init in ("scratch", "auto", "imagenet"):
+        if not self.init.pretrained:
             raise ConfigError(
                 f"init={self.init!r}: the quickstart compares a pretrained encoder with scratch; give a shipped "
                 "encoder's name (python -m ssl_waveform.zoo) or an encoder folder"
             )
 
 
-def _pretrained_init(args: QuickstartArgs, runs: Path, out: Path) -> tuple[str, str, str]:
+def _pretrained_init(args: QuickstartArgs, runs: Path, out: Path) -> tuple[Init, str, str]:
     """The pretrained init to compare with scratch, its name in the table and run folders, and a line saying
     where it came from."""
     if args.pretrain == "none":
-        folder = Path(args.init)
+        folder = Path(str(args.init))
         # a pretraining run's ".../NAME/encoder" folder is known by NAME
         name = (
             folder.parent.name if folder.name == "encoder" and folder.parent.name else folder.name
@@ -95,7 +98,7 @@ def _pretrained_init(args: QuickstartArgs, runs: Path, out: Path) -> tuple[str, 
         f"{args.pretrain} pretraining: {result.steps} steps on {unlabeled} in {time.time() - t0:.0f} s "
         f"(last epoch loss {result.loss})"
     )
-    return str(Path(cfg.run_dir) / "encoder"), f"{args.pretrain}_pretrained", line
+    return Init("folder", str(Path(cfg.run_dir) / "encoder")), f"{args.pretrain}_pretrained", line
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -107,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     out = runs / "quickstart"
     labeled = builtin_labeled_corpus(runs, args.labeled_windows, seed=1)
     init, init_name, pretrained_line = _pretrained_init(args, runs, out)
-    inits = {init_name: init, "scratch": "scratch"}
+    inits = {init_name: init, "scratch": SCRATCH}
     runs_by_init: dict[str, list[dict]] = {name: [] for name in inits}
     for seed in args.seeds:
         for name, init in inits.items():
@@ -152,6 +155,6 @@ def main(argv: list[str] | None = None) -> int:
         f"total wall time {time.time() - start:.0f} s\n"
     )
     print("\n" + summary)
-    (out / "summary.md").write_text(summary)
-    (out / "summary.json").write_text(json.dumps(runs_by_init, indent=2, default=str))
+    atomic_write_text(out / "summary.md", summary)
+    atomic_write_json(out / "summary.json", runs_by_init, default=str)
     return 0

@@ -25,6 +25,7 @@ from ssl_waveform.evaluation import (
 )
 from ssl_waveform.finetune.layer_decay import layer_decay_fn
 from ssl_waveform.finetune.splits import Splits, labeled_subset, split_corpus
+from ssl_waveform.identity import AUTO, SCRATCH, Init, InitArg
 from ssl_waveform.methods.classify import Classifier, load_classifier
 from ssl_waveform.models.encoder import Encoder
 from ssl_waveform.serialize import ConfigError, to_dict
@@ -34,7 +35,6 @@ Mode = Literal["full", "probe", "two_phase"]
 Selection = Literal["best", "last"]
 # an encoder created here has no corpus statistics, so every normalisation but "corpus"
 FinetuneNormalization = Literal["none", "per_sample", "per_sample_shared", "shared_scale"]
-INIT_KEYWORDS = ("auto", "scratch", "imagenet")
 
 
 def _default_engine() -> EngineConfig:
@@ -121,7 +121,7 @@ class FinetuneConfig:
     data: str = ""
     runs: str = "runs"
     run_dir: str = "runs/finetune"
-    init: str = "auto"
+    init: InitArg = AUTO
     imagenet_weights: str | None = None
     encoder: str = "convnext_atto"
     representation: RepresentationName = "fold"
@@ -236,17 +236,12 @@ def newest_pretrained_encoder(runs: str | Path) -> Path | None:
     return max(candidates, key=lambda p: (p / "config.json").stat().st_mtime)
 
 
-def resolve_init(cfg: FinetuneConfig) -> str:
-    """Turn ``init=auto`` into a concrete init (newest pretrained encoder folder, else ``scratch``) and a
-    shipped encoder's name into its folder inside the package."""
-    from ssl_waveform.models import resolve_encoder_folder
-
-    if cfg.init in ("scratch", "imagenet"):
+def resolve_init(cfg: FinetuneConfig) -> Init:
+    """``init=auto`` made concrete: the newest pretrained encoder folder under ``runs``, else scratch."""
+    if cfg.init.kind != "auto":
         return cfg.init
-    if cfg.init != "auto":
-        return str(resolve_encoder_folder(cfg.init))
     found = newest_pretrained_encoder(cfg.runs)
-    return str(found) if found is not None else "scratch"
+    return Init("folder", str(found)) if found is not None else SCRATCH
 
 
 def _standardize_input(
@@ -259,7 +254,7 @@ def _standardize_input(
         encoder.standardize_inputs(windows, replace=True)
 
 
-def build_encoder_for_finetune(cfg: FinetuneConfig, corpus: Corpus, init: str) -> Encoder:
+def build_encoder_for_finetune(cfg: FinetuneConfig, corpus: Corpus, init: Init) -> Encoder:
     """The encoder to fine-tune: loaded from an encoder folder (keeping its representation), or created.
 
     Raises:
@@ -269,11 +264,10 @@ def build_encoder_for_finetune(cfg: FinetuneConfig, corpus: Corpus, init: str) -
         create_encoder_for_corpus,
         encoder_from_config,
         read_encoder_config,
-        resolve_encoder_folder,
     )
 
-    folder = Path(init) if init in INIT_KEYWORDS else resolve_encoder_folder(init)
-    if init not in INIT_KEYWORDS and folder.is_dir() and (folder / "config.json").is_file():
+    folder = init.weights_path() if init.pretrained else None
+    if folder is not None and folder.is_dir() and (folder / "config.json").is_file():
         config = read_encoder_config(folder)
         config["architecture"]["drop_path_rate"] = float(cfg.drop_path)
         if cfg.adapt_sample_rate and float(config["sample_rate"]) != corpus.sample_rate:
@@ -503,7 +497,7 @@ def finetune(cfg: FinetuneConfig) -> FinetuneResult:
         **test,
         "epochs": epochs_run,
         "wall_time_s": time.time() - start,
-        "init": init,
+        "init": str(init),
         "num_train_windows": len(train_idx),
         "num_val_windows": len(splits.val),
         "num_test_windows": len(splits.test),
@@ -518,7 +512,7 @@ def finetune(cfg: FinetuneConfig) -> FinetuneResult:
             class_names,
             run_dir / "confusion_matrix.png",
             title=f"test: acc {test['accuracy']:.3f}, macro-F1 {test['macro_f1']:.3f} "
-            f"(init {Path(init).name})",
+            f"(init {Path(str(init)).name})",
         )
         print(
             f"test accuracy {test['accuracy']:.4f}  macro-F1 {test['macro_f1']:.4f}  "

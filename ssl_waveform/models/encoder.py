@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from ssl_waveform._atomic import atomic_path, atomic_write_text
+from ssl_waveform.identity import Init
 
 if TYPE_CHECKING:
     from ssl_waveform.data import Corpus
@@ -261,7 +262,7 @@ def create_encoder(
     name: str,
     representation: str,
     in_chans: int,
-    init: str | Path = "scratch",
+    init: Init | str | Path = "scratch",
     *,
     imagenet_weights: str | Path | None = None,
     inflate: str = "sum",
@@ -284,8 +285,9 @@ def create_encoder(
             ConvNeXt (``convnext1d_*``, ``convnext1dv2_*``) for ``raw``. See :func:`available_encoders`.
         representation: ``stft``, ``cwt``, ``fold``, ``gaf`` (2-D) or ``raw`` (1-D).
         in_chans: Waveform channels ``C``.
-        init: ``"scratch"`` (random), ``"imagenet"`` (ImageNet weights; inflated for 1-D) or
-            the path of a saved encoder folder (or its ``model.safetensors``) to start from.
+        init: An :class:`~ssl_waveform.identity.Init`, or its text (``Init.parse``): ``scratch`` (random),
+            ``imagenet`` (ImageNet weights; inflated for 1-D), a shipped encoder's name or the path of a saved
+            encoder folder (or its ``model.safetensors``) to start from.
         imagenet_weights: Local timm checkpoint for ``init="imagenet"``; ``None`` uses the weights a
             package ships (``efficientnet_lite0``, extra ``ssl_waveform[imagenet]``), else the hub/cache.
         inflate: 2-D -> 1-D inflation rule (``"sum"`` or ``"centre"``), 1-D ImageNet init only.
@@ -310,6 +312,7 @@ def create_encoder(
         ValueError: representation kind does not fit the backbone, or bad settings.
         ImageNetWeightsError: ImageNet weights unavailable (says how to provide them).
     """
+    start = Init.parse(init)
     kind = backbone_kind(name)
     name = resolve_encoder_name(name)
     _check_fit(name, kind, representation, in_chans, channel_names)
@@ -320,17 +323,19 @@ def create_encoder(
         rep_settings["image_size"] = image_size
     probe = create_pipeline(representation, in_chans, sample_rate=sample_rate, **rep_settings)
     config = _encoder_config(
-        name, kind, in_chans, init, {"name": representation, **probe.representation.config()},
+        name, kind, in_chans, start, {"name": representation, **probe.representation.config()},
         normalization=_normalization_config(normalization, norm_mean, norm_std),
         sample_rate=sample_rate, window=window, channel_names=channel_names,
         drop_path_rate=drop_path_rate,
     )  # fmt: skip
-    if init == "scratch":
+    if start.kind == "scratch":
         backbone = _build_backbone(config)
-    elif init == "imagenet":
+    elif start.kind == "imagenet":
         backbone = _imagenet_backbone(config, imagenet_weights, inflate)
+    elif start.pretrained:
+        backbone = _backbone_from_folder(config, start.weights_path())
     else:
-        backbone = _backbone_from_folder(config, Path(init))
+        raise ValueError(f"init={start}: resolve it first (FinetuneConfig's auto search)")
     config["architecture"]["num_features"] = int(backbone.num_features)
     return Encoder(_build_transform(config), backbone, config)
 
@@ -340,7 +345,7 @@ def create_encoder_for_corpus(
     name: str,
     representation: str,
     *,
-    init: str | Path = "scratch",
+    init: Init | str | Path = "scratch",
     imagenet_weights: str | Path | None = None,
     image_size: int = 64,
     normalization: str = "shared_scale",
@@ -408,7 +413,7 @@ def _normalization_config(
 
 
 def _encoder_config(
-    name: str, kind: str, in_chans: int, init: str | Path, representation: dict[str, Any], *,
+    name: str, kind: str, in_chans: int, init: Init, representation: dict[str, Any], *,
     normalization: dict[str, Any], sample_rate: float, window: int,
     channel_names: Sequence[str] | None, drop_path_rate: float,
 ) -> dict[str, Any]:  # fmt: skip
@@ -561,12 +566,8 @@ def _read_config(folder: Path) -> dict[str, Any]:
 
 def resolve_encoder_folder(path: str | Path) -> Path:
     """An encoder folder from a path or a shipped encoder's name (checked against its recorded checksums)."""
-    from ssl_waveform.zoo import is_pretrained_name, pretrained_folder
-
-    folder = Path(path)
-    if is_pretrained_name(str(path)) and not (folder / CONFIG_FILE).is_file():
-        return pretrained_folder(str(path))
-    return folder
+    init = Init.parse(path)
+    return init.weights_path() if init.pretrained else Path(path)
 
 
 def load_encoder(path: str | Path, map_location: str | torch.device = "cpu") -> Encoder:
