@@ -18,7 +18,7 @@ import torch
 from accelerate.state import AcceleratorState
 from test_classify import CHANNELS, CLASSES, FS, WINDOW, tones
 
-from ssl_waveform.config import parse
+from ssl_waveform.config import ConfigError, parse
 from ssl_waveform.data import Corpus, CorpusWriter
 from ssl_waveform.engine import latest_checkpoint, read_trainer_state
 from ssl_waveform.finetune import (
@@ -61,8 +61,8 @@ def corpus_dir(tmp_path_factory) -> Path:
 FAST = [
     "--init", "scratch", "--encoder", "convnext1d_test", "--representation", "raw",
     "--epochs", "4", "--batch-size", "15", "--base-lr", "0.1", "--layer-decay", "0.9",
-    "drop_path=0", "head_init_scale=1.0", "min_batches_per_epoch=4",
-    "engine.warmup_epochs=0.5", "engine.log_every=100",
+    "--drop-path", "0", "--head-init-scale", "1.0", "--min-batches-per-epoch", "4",
+    "--warmup-epochs", "0.5", "--engine.log-every", "100",
 ]  # fmt: skip
 
 
@@ -171,21 +171,19 @@ def test_grouped_corpus_splits_by_source(tmp_path):
 
 def test_cli_and_config_errors(tmp_path, capsys):
     for argv, message in [
-        (["--run-dir", str(tmp_path), "no_such_key=1"], "unknown key 'no_such_key'"),
-        (["engine.epochs=many"], "engine.epochs"),
-        (["mode=linear"], "invalid choice 'linear' for argument '--mode'"),
-        (["--labels-per-class", "3", "--label-fraction", "0.5"], "not both"),
+        (["--run-dir", str(tmp_path), "--no-such-key", "1"], "--no-such-key"),
+        (["--engine.epochs", "many"], "--engine.epochs"),
+        (["--mode", "linear"], "--mode"),  # tyro's message names the flag and the choices
+        (["--labels-per-class", "3", "--label-fraction", "0.5"], "error: set labels_per_class"),
     ]:
         with pytest.raises(SystemExit) as exc:
             main(argv)
         assert exc.value.code == 2
         err = capsys.readouterr().err
-        assert err.startswith("error: ") and message in err, (argv, err)
+        assert message in err, (argv, err)
     assert not any(tmp_path.iterdir())  # nothing written
-    with pytest.raises(ValueError, match="not both"):
+    with pytest.raises(ConfigError, match="not both"):
         FinetuneConfig(labels_per_class=3, label_fraction=0.5)
-    with pytest.raises(ValueError, match="'corpus' needs corpus statistics"):
-        FinetuneConfig(normalization="corpus")
 
 
 def test_help_lists_the_flags(capsys):

@@ -95,7 +95,7 @@ def test_finetune_flag_stores_the_training_statistics(tmp_path: Path) -> None:
     args = [
         "--data", str(tmp_path / "c"), "--init", "scratch", "--encoder", "test_convnext2",
         "--representation", "stft", "--standardize-input", "--epochs", "1", "--batch-size", "8",
-        "--select", "last", "--run-dir", str(tmp_path / "ft"), "image_size=32",
+        "--select", "last", "--run-dir", str(tmp_path / "ft"), "--image-size", "32",
     ]  # fmt: skip
     assert finetune_main(args) == 0
     enc = load_classifier(tmp_path / "ft" / "classifier_last").encoder

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from ssl_waveform.cli.simulate import main
+from ssl_waveform.serialize import ConfigError
 from ssl_waveform.sim import (
     FAMILIES,
     SWITCH_CLASSES,
@@ -58,9 +59,9 @@ def test_config_yaml_changes_and_unknown_keys(tmp_path: Path) -> None:
     assert cfg.sensor.adc_bits == 10 and cfg.m == SimConfig().m
     bad = tmp_path / "b.yaml"
     bad.write_text("vdcc: [1, 2]\n")
-    with pytest.raises(ValueError, match="vdcc"):
+    with pytest.raises(ConfigError, match="vdcc"):
         SimConfig.from_yaml(bad)
-    with pytest.raises(ValueError, match="low must not exceed high"):
+    with pytest.raises(ConfigError, match="low must not exceed high"):
         SimConfig(f=(50.0, 10.0))
 
 

@@ -254,7 +254,7 @@ def _standardize_input(
         encoder.standardize_inputs(windows, replace=True)
 
 
-def build_encoder_for_finetune(cfg: FinetuneConfig, corpus: Corpus, init: Init) -> Encoder:
+def build_encoder_for_finetune(cfg: FinetuneConfig, corpus: Corpus, init: Init | str) -> Encoder:
     """The encoder to fine-tune: loaded from an encoder folder (keeping its representation), or created.
 
     Raises:
@@ -266,6 +266,7 @@ def build_encoder_for_finetune(cfg: FinetuneConfig, corpus: Corpus, init: Init) 
         read_encoder_config,
     )
 
+    init = Init.parse(init)
     folder = init.weights_path() if init.pretrained else None
     if folder is not None and folder.is_dir() and (folder / "config.json").is_file():
         config = read_encoder_config(folder)
