@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -47,6 +48,26 @@ def atomic_path(final: str | Path) -> Iterator[Path]:
         tmp.unlink(missing_ok=True)
         raise
     fsync_dir(final.parent)
+
+
+def publish_dir(tmp: str | Path, final: str | Path) -> Path:
+    """Move a finished directory ``tmp`` into place at ``final`` (same file system), replacing any old one.
+
+    An existing ``final`` is renamed aside to ``.NAME.old-<pid>.tmp``, ``tmp`` renamed in, then the old one
+    deleted: a crash leaves the old or the new directory at ``final``, never a mix. A symlink at ``final`` keeps
+    pointing where it did: the directory it points to is replaced. Returns the real path written.
+    """
+    tmp, final = Path(tmp), Path(final)
+    target = final.resolve() if final.is_symlink() else final
+    if target.exists():
+        old = target.with_name(f".{target.name}.old-{os.getpid()}{TMP_SUFFIX}")
+        os.replace(target, old)
+        os.replace(tmp, target)
+        shutil.rmtree(old)
+    else:
+        os.replace(tmp, target)
+    fsync_dir(target.parent)
+    return target
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:

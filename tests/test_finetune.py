@@ -374,7 +374,7 @@ def test_classifier_window_shorter_than_the_corpus_window(corpus_dir, tmp_path):
     assert classifier_window(cfg, Corpus(corpus_dir)) == 256
     with pytest.raises(ValueError, match="between 32 samples and the corpus's window of 512"):
         classifier_window(FinetuneConfig(window_seconds=1.0), Corpus(corpus_dir))
-    with pytest.raises(ValueError, match="window_seconds or window_periods, not both"):
+    with pytest.raises(ConfigError, match="window_seconds or window_periods, not both"):
         FinetuneConfig(window_seconds=0.01, window_periods=2)
     # training reads random stretches of the classifier's length (a ramp shows where each starts)
     from ssl_waveform.finetune.run import _InMemory

@@ -15,6 +15,7 @@ import numpy as np
 import scipy.io
 from tqdm import tqdm
 
+from .._atomic import publish_dir
 from .._lock import FolderLockedError, exclusive
 from .corpus import Corpus
 from .errors import (
@@ -642,7 +643,7 @@ def _ingest_locked(
             writer.append(x, labels=y, meta=meta)
         assert writer is not None  # collect_files guarantees at least one file
         writer.finalize()
-        _publish(tmp, out)
+        publish_dir(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -745,17 +746,6 @@ def _blocks(
         "recording": np.full(n, run.recording_ids[(file_index, "")], dtype=np.int64),
     }
     return x, y, meta
-
-
-def _publish(tmp: Path, out: Path) -> None:
-    """Rename the finished ``tmp`` to ``out``; an existing ``out`` is moved aside, then deleted."""
-    if out.exists():
-        trash = out.parent / f".{out.name}.old-{os.getpid()}.tmp"
-        os.replace(out, trash)
-        os.replace(tmp, out)
-        shutil.rmtree(trash)
-    else:
-        os.replace(tmp, out)
 
 
 def _window_array_blocks(

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._atomic import publish_dir
 from .corpus import Corpus
 from .errors import CorpusError
 from .writer import CorpusWriter
@@ -94,7 +95,7 @@ def write_subset(
             )
         writer.finalize()
         out.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(tmp, out)
+        publish_dir(tmp, out)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return out

@@ -31,7 +31,7 @@ from accelerate import Accelerator
 
 from ssl_waveform.serialize import save_config, to_dict
 
-from .._atomic import fsync_dir
+from .._atomic import publish_dir
 
 CHECKPOINTS = "checkpoints"
 TRAINER_STATE = "trainer_state.json"
@@ -297,10 +297,7 @@ def save_checkpoint(
             safetensors.torch.save_file(tensors, str(tmp / EMA_FILE))
         (tmp / TRAINER_STATE).write_text(json.dumps(asdict(state), indent=2) + "\n")
         save_config(config, tmp / "config.yaml")
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(tmp, final)
-        fsync_dir(final.parent)
+        publish_dir(tmp, final)
         for _, old in _completed(run_dir)[:-keep]:
             shutil.rmtree(old, ignore_errors=True)
     accelerator.wait_for_everyone()
