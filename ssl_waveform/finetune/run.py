@@ -418,14 +418,27 @@ def _repeats(n: int, batch_size: int, min_batches: int) -> int:
     return max(1, math.ceil(min_batches / batches))
 
 
-def finetune(cfg: FinetuneConfig) -> FinetuneResult:
-    """Run one fine-tuning: split, subset, train (resuming when interrupted), test, write the outputs.
+@dataclass
+class _Run:
+    """What :func:`finetune` builds before training: the run's config (a changed copy when early stopping is
+    off), data, splits and the classifier."""
 
-    Returns:
-        A :class:`FinetuneResult` with the test metrics (also in ``run_dir/metrics.json``).
-    """
-    start = time.time()
-    run_dir = Path(cfg.run_dir)
+    cfg: FinetuneConfig
+    corpus: Corpus
+    splits: Splits
+    train_idx: np.ndarray
+    labels: np.ndarray
+    init: Init
+    model: Classifier
+    train_set: _InMemory
+    keep_best: bool
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.cfg.run_dir)
+
+
+def _labeled_corpus(cfg: FinetuneConfig) -> Corpus:
     data_root = cfg.data
     if not data_root:
         from ssl_waveform.sim import builtin_labeled_corpus
@@ -434,7 +447,12 @@ def finetune(cfg: FinetuneConfig) -> FinetuneResult:
     corpus = Corpus(data_root)
     if corpus.class_names is None:
         raise ValueError(f"{corpus.root} is unlabeled; fine-tuning needs a labeled corpus")
-    class_names = list(corpus.class_names)
+    return corpus
+
+
+def _build(cfg: FinetuneConfig) -> _Run:
+    """Split and subset the labeled corpus, build the classifier and the training set."""
+    corpus = _labeled_corpus(cfg)
     splits, train_idx, labels = _prepare_data(cfg, corpus)
     if len(splits.val) == 0 and cfg.select == "best":
         print("note: no validation split (too few windows per class); early stopping is off")
@@ -444,66 +462,78 @@ def finetune(cfg: FinetuneConfig) -> FinetuneResult:
             cfg, engine=dataclasses.replace(cfg.engine, monitor=None, patience=None)
         )
     init = resolve_init(cfg)
-    # a scratch encoder's and the head's initialisation follow the run's seed
-    set_seed(cfg.engine.seed)
+    set_seed(
+        cfg.engine.seed
+    )  # a scratch encoder's and the head's initialisation follow the run's seed
     encoder = build_encoder_for_finetune(cfg, corpus, init)
     # the classifier's window: what predict slides and its shortest input
     encoder.config["window"] = window = classifier_window(cfg, corpus)
     model = Classifier(
         encoder,
-        class_names,
+        list(corpus.class_names or []),
         label_smoothing=cfg.label_smoothing,
         head_init_scale=cfg.head_init_scale,
     )
-    x_train = corpus.read(train_idx)
     _standardize_input(cfg, encoder, corpus, splits.train, window)
     repeats = _repeats(len(train_idx), cfg.engine.batch_size, cfg.min_batches_per_epoch)
     train_set = _InMemory(
-        x_train,
+        corpus.read(train_idx),
         labels[train_idx],
         repeats,
         create_policy(cfg.augment),
         crop=window,
         seed=cfg.engine.seed,
     )
-    val = (corpus.read(splits.val), labels[splits.val])
     print(
         f"fine-tuning {encoder.config['architecture']['name']} ({encoder.config['representation']['name']}) "
         f"init={init} mode={cfg.mode}: {len(train_idx)} labeled training windows "
         f"({len(np.unique(labels[train_idx]))} classes), {len(splits.val)} val, {len(splits.test)} test; "
         f"window {window} samples ({window / corpus.sample_rate * 1e3:.4g} ms)"
     )
-    if cfg.mode == "two_phase":
-        _phase(cfg, model, train_set, val, run_dir / "probe", probe=True, epochs=cfg.probe_epochs)
-        best = run_dir / "probe" / "classifier"
-        if keep_best and best.is_dir():
-            model.load_state_dict(load_classifier(best).state_dict())
-        _phase(cfg, model, train_set, val, run_dir, probe=False, epochs=cfg.engine.epochs)
-    else:
-        _phase(
-            cfg, model, train_set, val, run_dir, probe=cfg.mode == "probe", epochs=cfg.engine.epochs
-        )
+    return _Run(cfg, corpus, splits, train_idx, labels, init, model, train_set, keep_best)
 
+
+def _train_classifier(run: _Run) -> Path:
+    """Train in the run's mode; returns the folder of the classifier the setting keeps."""
+    cfg, model, run_dir = run.cfg, run.model, run.run_dir
+    val = (run.corpus.read(run.splits.val), run.labels[run.splits.val])
+    if cfg.mode == "two_phase":
+        _phase(
+            cfg, model, run.train_set, val, run_dir / "probe", probe=True, epochs=cfg.probe_epochs
+        )
+        best = run_dir / "probe" / "classifier"
+        if run.keep_best and best.is_dir():
+            model.load_state_dict(load_classifier(best).state_dict())
+    probe = cfg.mode == "probe"
+    _phase(cfg, model, run.train_set, val, run_dir, probe=probe, epochs=cfg.engine.epochs)
     # chosen by the setting, not by which folders exist (a run folder may hold another run's `classifier/`)
     classifier_dir = run_dir / "classifier"
-    if not (keep_best and classifier_dir.is_dir()):
+    if not (run.keep_best and classifier_dir.is_dir()):
         classifier_dir = run_dir / "classifier_last"
-    best_model = load_classifier(classifier_dir)
-    if len(splits.test):
-        test = _evaluate(best_model, corpus.read(splits.test), labels[splits.test], class_names)
-    else:  # the caller evaluates on its own test sets (e.g. the benchmark)
-        test = {"accuracy": None, "macro_f1": None, "confusion_matrix": None}
-    epochs_run = len(read_log(run_dir))
+    return classifier_dir
+
+
+def _test_and_write(run: _Run, classifier_dir: Path, start: float) -> dict[str, Any]:
+    """Test the kept classifier (when there is a test split) and write ``metrics.json`` and the plots."""
+    class_names, test_idx, run_dir = list(run.model.class_names), run.splits.test, run.run_dir
+    test: dict[str, Any] = {"accuracy": None, "macro_f1": None, "confusion_matrix": None}
+    if len(test_idx):  # else the caller evaluates on its own test sets (e.g. the benchmark)
+        test = _evaluate(
+            load_classifier(classifier_dir),
+            run.corpus.read(test_idx),
+            run.labels[test_idx],
+            class_names,
+        )
     metrics = {
         **test,
-        "epochs": epochs_run,
+        "epochs": len(read_log(run_dir)),
         "wall_time_s": time.time() - start,
-        "init": str(init),
-        "num_train_windows": len(train_idx),
-        "num_val_windows": len(splits.val),
-        "num_test_windows": len(splits.test),
+        "init": str(run.init),
+        "num_train_windows": len(run.train_idx),
+        "num_val_windows": len(run.splits.val),
+        "num_test_windows": len(test_idx),
         "classifier": str(classifier_dir),
-        "config": to_dict(cfg),
+        "config": to_dict(run.cfg),
     }
     atomic_write_json(run_dir / "metrics.json", metrics)
     plot_training_curves(run_dir / "log.jsonl", run_dir / "training_curves.png")
@@ -513,10 +543,23 @@ def finetune(cfg: FinetuneConfig) -> FinetuneResult:
             class_names,
             run_dir / "confusion_matrix.png",
             title=f"test: acc {test['accuracy']:.3f}, macro-F1 {test['macro_f1']:.3f} "
-            f"(init {Path(str(init)).name})",
+            f"(init {Path(str(run.init)).name})",
         )
         print(
             f"test accuracy {test['accuracy']:.4f}  macro-F1 {test['macro_f1']:.4f}  "
-            f"({len(splits.test)} windows) -> {run_dir / 'metrics.json'}"
+            f"({len(test_idx)} windows) -> {run_dir / 'metrics.json'}"
         )
-    return FinetuneResult(run_dir=run_dir, metrics=metrics, classifier_dir=classifier_dir)
+    return metrics
+
+
+def finetune(cfg: FinetuneConfig) -> FinetuneResult:
+    """Run one fine-tuning: split, subset, train (resuming when interrupted), test, write the outputs.
+
+    ``cfg`` is not modified. Returns a :class:`FinetuneResult` with the test metrics (also in
+    ``run_dir/metrics.json``).
+    """
+    start = time.time()
+    run = _build(cfg)
+    classifier_dir = _train_classifier(run)
+    metrics = _test_and_write(run, classifier_dir, start)
+    return FinetuneResult(run_dir=run.run_dir, metrics=metrics, classifier_dir=classifier_dir)
