@@ -80,6 +80,53 @@ def onnx_logits(path: str | Path, windows: np.ndarray) -> np.ndarray:
     return session.run(None, {"waveform": np.ascontiguousarray(windows, dtype=np.float32)})[0]
 
 
+def _check_export(
+    onnx_file: Path,
+    model: nn.Module,
+    windows: torch.Tensor,
+    tolerance: float,
+    checkpoint: str | Path,
+) -> float:
+    """The largest difference between onnxruntime's and PyTorch's logits; raises above ``tolerance``."""
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError as err:
+        raise ImportError(
+            "checking the export needs onnxruntime: pip install 'ssl_waveform[onnx]' (or pass --no-check)"
+        ) from err
+    with torch.no_grad():
+        expected = model(windows).numpy()
+    diff = float(np.abs(onnx_logits(onnx_file, windows.numpy()) - expected).max())
+    if not diff <= tolerance:
+        raise ValueError(
+            f"{checkpoint}: onnxruntime logits differ from PyTorch by {diff:.3g} (> {tolerance:g}); "
+            "the model was not written"
+        )
+    return diff
+
+
+def _sidecar(cfg: dict[str, Any]) -> dict[str, Any]:
+    """What a consumer of the ONNX file needs to know: input, output, window and what stays in Python."""
+    return {
+        "format": "ssl_waveform.onnx",
+        "input": {
+            "name": "waveform",
+            "shape": ["N", len(cfg["channel_names"]), int(cfg["window"])],
+        },
+        "output": {"name": "logits", "shape": ["N", len(cfg["class_names"])]},
+        "sample_rate": cfg["sample_rate"],
+        "window": cfg["window"],
+        "channel_names": cfg["channel_names"],
+        "class_names": cfg["class_names"],
+        "in_graph": ["normalization", "representation", "backbone", "head"],
+        "in_python": [
+            "resampling to sample_rate",
+            "sliding windows",
+            "averaging logits per recording",
+        ],
+    }
+
+
 def export_onnx(
     checkpoint: str | Path,
     out: str | Path,
@@ -122,41 +169,10 @@ def export_onnx(
                 external_data=False,
                 verbose=False,
             )
-        diff = None
-        if check:
-            try:
-                import onnxruntime  # noqa: F401
-            except ImportError as err:
-                raise ImportError(
-                    "checking the export needs onnxruntime: pip install 'ssl_waveform[onnx]' "
-                    "(or pass --no-check)"
-                ) from err
-            with torch.no_grad():
-                expected = model(windows).numpy()
-            diff = float(np.abs(onnx_logits(tmp, windows.numpy()) - expected).max())
-            if not diff <= tolerance:
-                raise ValueError(
-                    f"{checkpoint}: onnxruntime logits differ from PyTorch by {diff:.3g} (> {tolerance:g}); "
-                    "the model was not written"
-                )
+        diff = _check_export(tmp, model, windows, tolerance, checkpoint) if check else None
         sidecar = out.with_name(out.name + ".json")
-        meta: dict[str, Any] = {
-            "format": "ssl_waveform.onnx",
-            "input": {
-                "name": "waveform",
-                "shape": ["N", len(cfg["channel_names"]), int(cfg["window"])],
-            },
-            "output": {"name": "logits", "shape": ["N", len(cfg["class_names"])]},
-            "sample_rate": cfg["sample_rate"],
-            "window": cfg["window"],
-            "channel_names": cfg["channel_names"],
-            "class_names": cfg["class_names"],
-            "in_graph": ["normalization", "representation", "backbone", "head"],
-            "in_python": [
-                "resampling to sample_rate",
-                "sliding windows",
-                "averaging logits per recording",
-            ],
+        meta = {
+            **_sidecar(cfg),
             "opset": opset,
             "checkpoint": str(checkpoint),
             "onnxruntime_max_abs_diff": diff,

@@ -16,6 +16,27 @@ from .errors import CorpusError
 from .writer import CorpusWriter
 
 
+def _labels(
+    src: Corpus,
+    idx: np.ndarray,
+    labeled: bool,
+    relabel: tuple[Sequence[str], np.ndarray] | None,
+) -> tuple[list[str] | None, np.ndarray | None]:
+    """The subset's class names and per-source-window labels: the source's, ``relabel``'s or none."""
+    if relabel is None:
+        labels = src.labels() if labeled and src.class_names is not None else None
+        return src.class_names, labels
+    class_names, labels = list(relabel[0]), np.asarray(relabel[1], dtype=np.int64)
+    outside = idx[(labels[idx] < 0) | (labels[idx] >= len(class_names))]
+    if outside.size:
+        first = int(outside[0])
+        raise CorpusError(
+            f"{src.root}: relabel gives window {first} the label {int(labels[first])}, outside "
+            f"0..{len(class_names) - 1}"
+        )
+    return class_names, labels
+
+
 def write_subset(
     source: str | Path | Corpus,
     out: str | Path,
@@ -57,17 +78,7 @@ def write_subset(
     if idx[0] < 0 or idx[-1] >= src.num_windows:
         bad = int(idx[0] if idx[0] < 0 else idx[-1])
         raise CorpusError(f"{src.root}: window index {bad} outside 0..{src.num_windows - 1}")
-    class_names = src.class_names
-    labels = src.labels() if labeled and class_names is not None else None
-    if relabel is not None:
-        class_names, labels = list(relabel[0]), np.asarray(relabel[1], dtype=np.int64)
-        unlabeled = idx[(labels[idx] < 0) | (labels[idx] >= len(class_names))]
-        if unlabeled.size:
-            first = int(unlabeled[0])
-            raise CorpusError(
-                f"{src.root}: relabel gives window {first} the label {int(labels[first])}, outside "
-                f"0..{len(class_names) - 1}"
-            )
+    class_names, labels = _labels(src, idx, labeled, relabel)
     meta = {name: src.meta(name) for name in src.meta_fields}
     tmp = out.parent / f".{out.name}.subset-{os.getpid()}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)

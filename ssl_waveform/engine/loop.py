@@ -753,30 +753,6 @@ def train(
     run_dir: str | Path,
     **kwargs: Any,
 ) -> TrainResult:
-    """Train ``method`` in ``run_dir`` (see :func:`_train` for the arguments), holding the run folder's lock.
-
-    One writer per run folder: the rank-0 process holds ``.RUN_DIR.lock`` for the whole run, so a second run
-    started into the same folder fails at once (``FolderLockedError`` naming the holder) instead of
-    interleaving checkpoints with the first.
-    """
-    if int(os.environ.get("RANK", "0")) != 0:
-        return _train(method, data, cfg, run_dir, **kwargs)
-    with exclusive(Path(run_dir), "training run"):
-        return _train(method, data, cfg, run_dir, **kwargs)
-
-
-def _train(
-    method: nn.Module,
-    data: Dataset | IterableDataset,
-    cfg: EngineConfig,
-    run_dir: str | Path,
-    *,
-    config_to_save: Any = None,
-    eval_fn: Callable[[nn.Module, int], dict[str, float]] | None = None,
-    export_fn: Callable[[nn.Module, Path, str], None] | None = None,
-    param_groups_fn: Callable[[nn.Module], list[dict]] | None = None,
-    accelerator: Accelerator | None = None,
-) -> TrainResult:
     """Train ``method`` on ``data``, resuming automatically from ``run_dir``'s latest checkpoint.
 
     ``method(batch)`` must return a dict with a scalar ``"loss"`` plus optional scalar tensors,
@@ -786,7 +762,11 @@ def _train(
     EMA, checkpoints every ``cfg.checkpoint_every`` steps and at every epoch end, one JSON line per
     epoch in ``run_dir/log.jsonl``, and a progress bar on the main process.
 
-    Args:
+    One writer per run folder: the rank-0 process holds ``.RUN_DIR.lock`` for the whole run, so a second run
+    started into the same folder fails at once (``FolderLockedError`` naming the holder) instead of
+    interleaving checkpoints with the first.
+
+    Args (keyword arguments after ``run_dir`` are passed by name):
         method: Module whose forward takes a batch (as yielded by ``data``) and returns a dict.
         data: Map-style ``Dataset`` of samples (batched and sharded here) or ``IterableDataset``
             yielding ready, rank-sharded batches with ``__len__`` (batches per epoch for this
@@ -812,6 +792,25 @@ def _train(
     Raises:
         NonFiniteLossError: On a NaN/inf loss; the latest checkpoint is the last good state.
     """
+    if int(os.environ.get("RANK", "0")) != 0:
+        return _train(method, data, cfg, run_dir, **kwargs)
+    with exclusive(Path(run_dir), "training run"):
+        return _train(method, data, cfg, run_dir, **kwargs)
+
+
+def _train(
+    method: nn.Module,
+    data: Dataset | IterableDataset,
+    cfg: EngineConfig,
+    run_dir: str | Path,
+    *,
+    config_to_save: Any = None,
+    eval_fn: Callable[[nn.Module, int], dict[str, float]] | None = None,
+    export_fn: Callable[[nn.Module, Path, str], None] | None = None,
+    param_groups_fn: Callable[[nn.Module], list[dict]] | None = None,
+    accelerator: Accelerator | None = None,
+) -> TrainResult:
+    """The body of :func:`train` (without the run folder's lock)."""
     run_dir = Path(run_dir)
     if cfg.monitor is not None and eval_fn is None:
         raise ValueError(f"EngineConfig.monitor={cfg.monitor!r} needs an eval_fn to produce it")

@@ -107,6 +107,24 @@ def _resolve(cur, vp, vm, em, st, tol):
     return best_vn
 
 
+@njit(cache=True, inline="always")
+def _link_voltage(cur, up, lo, vc, prm):
+    """DC-link terminal voltage from the capacitor state ``vc`` and the present DC current."""
+    vs = prm[P_VDC]
+    if prm[P_CDC] <= 0.0:
+        return vs
+    idc0 = 0.0
+    for x in range(3):
+        if cur[x] > 0.0 and up[x]:
+            idc0 += cur[x]
+        elif cur[x] < 0.0 and not lo[x]:
+            idc0 += cur[x]
+    rs = prm[P_RSRC]
+    esr = prm[P_ESR]
+    icap = ((vs - vc) - rs * idc0) / (rs + esr)
+    return vc + esr * icap
+
+
 @njit(cache=True)
 def _step_piece(tau, cur, up, lo, em, prm, vc, acc, vp, vm, st, u, iinf):
     """Integrate a piece of constant gates and EMF of length ``tau``; returns the new capacitor voltage.
@@ -123,20 +141,7 @@ def _step_piece(tau, cur, up, lo, em, prm, vc, acc, vp, vm, st, u, iinf):
     for _ in range(_MAX_ITER):
         if rem <= 0.0:
             break
-        # DC-link terminal voltage from the capacitor state and the present DC current
-        idc0 = 0.0
-        for x in range(3):
-            if cur[x] > 0.0 and up[x]:
-                idc0 += cur[x]
-            elif cur[x] < 0.0 and not lo[x]:
-                idc0 += cur[x]
-        if cdc > 0.0:
-            rs = prm[P_RSRC]
-            esr = prm[P_ESR]
-            icap = ((vs - vc) - rs * idc0) / (rs + esr)
-            vlink = vc + esr * icap
-        else:
-            vlink = vs
+        vlink = _link_voltage(cur, up, lo, vc, prm)
         vh = 0.5 * vlink
         for x in range(3):
             vp[x] = vh if up[x] else -vh - vd
