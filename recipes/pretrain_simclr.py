@@ -7,7 +7,8 @@ With no arguments it pretrains convnext_atto on cycle-folded images (fold) of a 
 2 CPU cores, and writes runs/pretrain_simclr/encoder. Re-running the same command resumes an interrupted run.
 """
 
-from ssl_waveform.pretrain import SimCLRConfig, recipe_main
+from ssl_waveform.cli.pretrain import recipe_main
+from ssl_waveform.pretrain import SimCLRConfig
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -28,7 +28,6 @@ import torch
 from torch import nn
 
 from ssl_waveform._atomic import atomic_path, atomic_write_json
-from ssl_waveform.config import parse
 from ssl_waveform.methods.classify import Classifier, load_classifier
 
 OPSET = 18
@@ -182,54 +181,7 @@ def export_onnx(
     return ExportResult(out, sidecar, diff)
 
 
-@dataclass
-class ExportArgs:
-    """The command line of ``python -m ssl_waveform.export``.
+if __name__ == "__main__":  # python -m ssl_waveform.export: an alias of ssl-waveform export
+    from ssl_waveform.cli.export import main
 
-    Attributes:
-        checkpoint: classifier folder (e.g. runs/finetune/classifier).
-        out: ONNX file to write (a .json sidecar is written beside it).
-        opset: ONNX opset.
-        check: run the onnxruntime parity check.
-        tolerance: largest allowed |logit difference| of the parity check.
-    """
-
-    checkpoint: Path
-    out: Path
-    opset: int = OPSET
-    check: bool = True
-    tolerance: float = 1e-4
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = parse(
-        ExportArgs,
-        argv,
-        prog="python -m ssl_waveform.export",
-        description="Export a classifier folder to ONNX ([N, C, T] waveform windows -> [N, K] logits), "
-        "checked against PyTorch with onnxruntime.",
-    )
-    try:
-        result = export_onnx(
-            args.checkpoint,
-            args.out,
-            opset=args.opset,
-            check=args.check,
-            tolerance=args.tolerance,
-        )
-    except (FileNotFoundError, ValueError, ImportError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    checked = (
-        f"onnxruntime max |logit difference| {result.max_abs_diff:.2e}"
-        if result.max_abs_diff is not None
-        else "not checked"
-    )
-    print(
-        f"wrote {result.path} ({result.path.stat().st_size / 2**20:.1f} MiB) and {result.sidecar}; {checked}"
-    )
-    return 0
-
-
-if __name__ == "__main__":
     sys.exit(main())

@@ -19,9 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from ssl_waveform._atomic import atomic_path
-from ssl_waveform.config import parse
 from ssl_waveform.evaluation import classification_metrics
-from ssl_waveform.methods.classify import Classifier, load_classifier
+from ssl_waveform.methods.classify import Classifier
 
 
 @dataclass
@@ -152,62 +151,7 @@ def write_csv(rows: list[dict], path: str | Path) -> None:
         writer.writerows(rows)
 
 
-@dataclass
-class PredictArgs:
-    """The command line of ``python -m ssl_waveform.predict``.
+if __name__ == "__main__":  # python -m ssl_waveform.predict: an alias of ssl-waveform predict
+    from ssl_waveform.cli.predict import main
 
-    Attributes:
-        checkpoint: classifier folder written by finetune.
-        input: NPZ/NPY/CSV/MAT files or corpus folders.
-        sample_rate: sampling rate in Hz of inputs that carry none.
-        channels: comma-separated channel names of the input, e.g. ib,ia,ic (None: the classifier's order).
-        hop: hop between windows at the model's rate (None: half a window).
-        output: CSV of predictions.
-    """
-
-    checkpoint: Path
-    input: list[Path]
-    sample_rate: float | None = None
-    channels: str | None = None
-    hop: int | None = None
-    output: Path = Path("predictions.csv")
-
-
-def _argument_error(args: PredictArgs) -> str | None:
-    """What is wrong with ``args`` beyond their types (None: nothing).
-
-    Checked here rather than in ``PredictArgs.__post_init__``: tyro reports a ``__post_init__`` error in its
-    own box, not as the one ``error: ...`` line this command has always printed.
-    """
-    if not args.input:  # tyro reads a list flag with nargs="*": "--input" alone gives []
-        return "--input needs at least one file or corpus folder"
-    if args.hop is not None and args.hop < 1:
-        return f"--hop must be at least 1 sample, got {args.hop}"
-    return None
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = parse(PredictArgs, argv, prog="python -m ssl_waveform.predict", description=__doc__)
-    problem = _argument_error(args)
-    if problem is not None:
-        print(f"error: {problem}", file=sys.stderr)
-        return 2
-    try:
-        model = load_classifier(args.checkpoint)
-        channels = args.channels.split(",") if args.channels else None
-        rows, metrics = predict_files(model, args.input, args.sample_rate, channels, args.hop)
-    except (ValueError, FileNotFoundError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    write_csv(rows, args.output)
-    print(f"{len(rows)} predictions -> {args.output}")
-    if metrics is not None:
-        print(
-            f"accuracy {metrics['accuracy']:.4f}  macro-F1 {metrics['macro_f1']:.4f}  "
-            f"({metrics['num_samples']} labeled recordings)"
-        )
-    return 0
-
-
-if __name__ == "__main__":
     sys.exit(main())

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from ssl_waveform.benchmark import PRESETS, Benchmark, BenchmarkConfig, run_benchmark
-from ssl_waveform.benchmark.__main__ import main
 from ssl_waveform.benchmark.baselines import fft_features, knn_predict, logistic_regression
 from ssl_waveform.benchmark.datasets import add_noise
 from ssl_waveform.benchmark.runner import ITSC_SPLIT
+from ssl_waveform.cli.benchmark import main
 from ssl_waveform.data import Corpus
 from ssl_waveform.finetune import split_corpus
 

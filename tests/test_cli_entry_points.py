@@ -34,14 +34,18 @@ def test_help_names_the_command(name, capsys, monkeypatch):
         runpy.run_module(f"ssl_waveform.{name}", run_name="__main__")
     assert exit_info.value.code == 0
     out = capsys.readouterr().out
-    assert out.startswith(f"usage: python -m ssl_waveform.{name}")
+    assert out.startswith(f"usage: ssl-waveform {name}")
     # argparse prints "options:", tyro a box titled "options"
     assert "options" in out and "--help" in out
 
 
-@pytest.mark.parametrize("name", ["corpus", "ingest", "simulate", "quickstart"])
-def test_entry_module_runs_the_cli_package_main(name):
-    entry = importlib.import_module(f"ssl_waveform.{name}")
+@pytest.mark.parametrize(
+    ("module", "name"),
+    [("corpus", "corpus"), ("ingest", "ingest"), ("simulate", "simulate"), ("quickstart", "quickstart"),
+     ("finetune.__main__", "finetune"), ("benchmark.__main__", "benchmark"), ("zoo.__main__", "encoders")],
+)  # fmt: skip
+def test_entry_module_runs_the_cli_package_main(module, name):
+    entry = importlib.import_module(f"ssl_waveform.{module}")
     assert entry.main is importlib.import_module(f"ssl_waveform.cli.{name}").main
 
 

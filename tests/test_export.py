@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 import torch
 
+from ssl_waveform.cli.export import ExportArgs, main
 from ssl_waveform.config import parse
-from ssl_waveform.export import OPSET, ExportArgs, check_windows, export_onnx, main, onnx_logits
+from ssl_waveform.export import OPSET, check_windows, export_onnx, onnx_logits
 from ssl_waveform.methods.classify import Classifier
 from ssl_waveform.models import create_encoder
 

@@ -18,6 +18,7 @@ import torch
 from accelerate.state import AcceleratorState
 from test_classify import CHANNELS, CLASSES, FS, WINDOW, tones
 
+from ssl_waveform.cli.finetune import main
 from ssl_waveform.config import ConfigError, parse
 from ssl_waveform.data import Corpus, CorpusWriter
 from ssl_waveform.engine import latest_checkpoint, read_trainer_state
@@ -27,7 +28,6 @@ from ssl_waveform.finetune import (
     finetune,
     stratified_split,
 )
-from ssl_waveform.finetune.__main__ import main
 from ssl_waveform.finetune.run import _prepare_data
 from ssl_waveform.methods.classify import load_classifier
 from ssl_waveform.models import create_encoder

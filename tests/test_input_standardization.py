@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from ssl_waveform.finetune.__main__ import main as finetune_main
+from ssl_waveform.cli.finetune import main as finetune_main
 from ssl_waveform.methods.classify import load_classifier
 from ssl_waveform.models import create_encoder, load_encoder
 from ssl_waveform.transforms import input_statistics

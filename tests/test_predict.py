@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 from test_classify import CHANNELS, CLASSES, FS, WINDOW, tones, trained_classifier_dir
 
+from ssl_waveform.cli.predict import PredictArgs, main
 from ssl_waveform.config import parse
 from ssl_waveform.data import CorpusWriter
-from ssl_waveform.predict import PredictArgs, main
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -228,7 +228,7 @@ def test_module_entry_point(ckpt, tmp_path, capsys, monkeypatch):
         env={**os.environ, "OMP_NUM_THREADS": "1"},
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("usage: python -m ssl_waveform.predict")
+    assert done.stdout.startswith("usage: ssl-waveform predict")
     y = np.array([0, 1, 2])
     np.savez(tmp_path / "in.npz", x=tones(y, WINDOW, seed=8), y=y)
     monkeypatch.setattr(

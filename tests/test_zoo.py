@@ -14,8 +14,8 @@ import torch
 
 import ssl_waveform
 from ssl_waveform import zoo
+from ssl_waveform.cli.encoders import main as zoo_main
 from ssl_waveform.models import create_encoder, load_encoder, resolve_encoder_folder
-from ssl_waveform.zoo.__main__ import main as zoo_main
 from ssl_waveform.zoo.build import ship_encoder
 
 SHIPPED = zoo.list_pretrained()

@@ -165,7 +165,7 @@ def _run(command: Info | Verify | Plot | Subset) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status (2 on a corpus error, with the message on stderr)."""
-    args = parse(CorpusArgs, argv, prog="python -m ssl_waveform.corpus", description=__doc__)
+    args = parse(CorpusArgs, argv, prog="ssl-waveform corpus", description=__doc__)
     try:
         print(_run(args.command))
     except CorpusError as exc:

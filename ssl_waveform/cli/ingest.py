@@ -119,7 +119,7 @@ class IngestArgs:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status (2 on bad input, with the message on stderr)."""
-    args = parse(IngestArgs, argv, prog="python -m ssl_waveform.ingest", description=__doc__)
+    args = parse(IngestArgs, argv, prog="ssl-waveform ingest", description=__doc__)
     try:
         report = ingest(
             args.inputs,

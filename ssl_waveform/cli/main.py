@@ -22,49 +22,36 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "ingest": ("ssl_waveform.cli.ingest", "main", "turn recordings (CSV/NPZ/MAT) into a corpus"),
     "corpus": ("ssl_waveform.cli.corpus", "main", "inspect, plot, verify and subset corpora"),
     "pretrain": (
-        "ssl_waveform.cli.main",
-        "pretrain",
+        "ssl_waveform.cli.pretrain",
+        "main",
         "self-supervised pretraining: pretrain mae|simclr",
     ),
-    "finetune": (
-        "ssl_waveform.finetune.__main__",
+    "finetune": ("ssl_waveform.cli.finetune", "main", "fine-tune an encoder on labeled windows"),
+    "predict": (
+        "ssl_waveform.cli.predict",
         "main",
-        "fine-tune an encoder on labeled windows",
+        "classify recordings with a fine-tuned classifier",
     ),
-    "predict": ("ssl_waveform.predict", "main", "classify recordings with a fine-tuned classifier"),
-    "export": ("ssl_waveform.export", "main", "export a classifier to ONNX"),
-    "benchmark": ("ssl_waveform.benchmark.__main__", "main", "run the initialisation benchmark"),
+    "export": ("ssl_waveform.cli.export", "main", "export a classifier to ONNX"),
+    "benchmark": ("ssl_waveform.cli.benchmark", "main", "run the initialisation benchmark"),
+    "ablation": (
+        "ssl_waveform.cli.ablation",
+        "main",
+        "run a named ablation: ablation NAME (--help lists them)",
+    ),
     "quickstart": ("ssl_waveform.cli.quickstart", "main", "the main job on built-in defaults"),
     "encoders": (
-        "ssl_waveform.zoo.__main__",
+        "ssl_waveform.cli.encoders",
         "main",
         "list the shipped pretrained encoders (NAME: card)",
     ),
 }
-PRETRAIN_METHODS = ("mae", "simclr")
 
 
 def _usage() -> str:
     width = max(map(len, COMMANDS))
     lines = [f"  {name:<{width}}  {help_}" for name, (_, _, help_) in COMMANDS.items()]
     return "usage: ssl-waveform COMMAND [ARGS ...]\n\ncommands:\n" + "\n".join(lines)
-
-
-def pretrain(argv: list[str]) -> int:
-    """``ssl-waveform pretrain mae|simclr [ARGS ...]``: the pretraining recipes' command line."""
-    from ssl_waveform.pretrain import MAEConfig, SimCLRConfig, recipe_main
-
-    if not argv or argv[0] not in PRETRAIN_METHODS:
-        got = f"{argv[0]!r}" if argv else "nothing"
-        print(
-            f"error: pretrain needs a method, one of {', '.join(PRETRAIN_METHODS)}; got {got}",
-            file=sys.stderr,
-        )
-        return 2
-    cls = MAEConfig if argv[0] == "mae" else SimCLRConfig
-    doc = (cls.__doc__ or "").strip().splitlines()[0]
-    recipe_main(cls, argv[1:], prog=f"ssl-waveform pretrain {argv[0]}", description=doc)
-    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -103,7 +103,7 @@ def _pretrained_init(args: QuickstartArgs, runs: Path, out: Path) -> tuple[Init,
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(
-        QuickstartArgs, argv, prog="python -m ssl_waveform.quickstart", description=__doc__
+        QuickstartArgs, argv, prog="ssl-waveform quickstart", description=__doc__
     )
     start = time.time()
     runs = Path(args.runs)

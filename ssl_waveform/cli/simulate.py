@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> None:
         return parse(
             SimulateArgs,
             argv,
-            prog="python -m ssl_waveform.simulate",
+            prog="ssl-waveform simulate",
             description=__doc__,
             default=SimulateArgs(out=MISSING, windows=MISSING, sim=start),  # type: ignore[arg-type]
             config_under="sim",

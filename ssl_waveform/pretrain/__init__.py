@@ -12,7 +12,6 @@ from ssl_waveform.pretrain.run import (
     corpus_root,
     pretrain_mae,
     pretrain_simclr,
-    recipe_main,
 )
 
 __all__ = [
@@ -24,5 +23,4 @@ __all__ = [
     "corpus_root",
     "pretrain_mae",
     "pretrain_simclr",
-    "recipe_main",
 ]

@@ -168,24 +168,3 @@ def pretrain_simclr(cfg: SimCLRConfig) -> TrainResult:
         )
 
     return _run("simclr", cfg, make, find_unused=False)
-
-
-def recipe_main(
-    cls: type[MAEConfig] | type[SimCLRConfig], argv: list[str] | None, prog: str, description: str
-) -> None:
-    """What ``recipes/pretrain_<method>.py`` runs: parse the command line into ``cls``, pretrain, report; a
-    user error (bad corpus, another run's folder, a locked folder) is one ``error:`` line and exit status 2."""
-    import sys
-
-    from ssl_waveform._cli import user_errors
-    from ssl_waveform.config import parse
-
-    cfg = parse(cls, argv, prog=prog, description=description)
-    try:
-        result = pretrain_mae(cfg) if isinstance(cfg, MAEConfig) else pretrain_simclr(cfg)
-    except user_errors() as err:
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
-    print(
-        f"done: {result.steps} steps (last epoch loss {result.loss}), encoder in {cfg.run_dir}/encoder"
-    )
