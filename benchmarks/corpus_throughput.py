@@ -13,7 +13,6 @@ streaming epoch over a corpus of ``--rss-windows`` and 4x that many windows (fre
 
 from __future__ import annotations
 
-import argparse
 import bisect
 import json
 import resource
@@ -22,7 +21,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import h5py
 import numpy as np
@@ -30,6 +31,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from ssl_waveform.config import parse
 from ssl_waveform.data import Corpus, CorpusWriter, StreamingWindowDataset, WindowDataset
 
 
@@ -88,15 +90,36 @@ def rss_child(root: str, workers: int) -> None:
     print(json.dumps(out))
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--windows", type=int, default=200_000)
-    p.add_argument("--dir", type=Path, default=None)
-    p.add_argument("--workers", type=int, default=0)
-    p.add_argument("--naive-batches", type=int, default=20)
-    p.add_argument("--rss-windows", type=int, default=20_000)
-    p.add_argument("--rss-child", default=None, help=argparse.SUPPRESS)
-    args = p.parse_args()
+@dataclass
+class CorpusThroughputConfig:
+    """Sizes of the synthetic corpora and how they are read.
+
+    Attributes:
+        windows: windows of 3 x 2048 float32 in the corpus read by (a), (b) and (c).
+        dir: folder for the corpora, kept afterwards and reused when it already holds them (default: a
+            temporary folder, deleted at the end).
+        workers: DataLoader worker processes of every reader.
+        naive_batches: batches timed for (b) and (c) (after one warm-up batch).
+        rss_windows: windows of the smaller peak-RSS corpus; the larger one has 4x as many.
+        rss_child: internal, used by the run itself: only print the peak RSS of one streaming epoch over this
+            corpus as JSON.
+    """
+
+    windows: int = 200_000
+    dir: Path | None = None
+    workers: int = 0
+    naive_batches: int = 20
+    rss_windows: int = 20_000
+    rss_child: str | None = None
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse(
+        CorpusThroughputConfig,
+        argv,
+        prog="python benchmarks/corpus_throughput.py",
+        description=__doc__,
+    )
     if args.rss_child:
         rss_child(args.rss_child, args.workers)
         return
@@ -116,7 +139,7 @@ def main() -> None:
         print(
             f"(a) streaming, full epoch ({n} windows, workers={args.workers}): {a:,.0f} windows/s"
         )
-        kw = {"batch_size": 256, "shuffle": True, "num_workers": args.workers}
+        kw: dict[str, Any] = {"batch_size": 256, "shuffle": True, "num_workers": args.workers}
         b, n = rate(DataLoader(NaiveH5Dataset(root), **kw), args.naive_batches)
         print(
             f"(b) naive h5py map-style ({n} windows): {b:,.0f} windows/s  -> (a)/(b) = {a / b:.1f}x"

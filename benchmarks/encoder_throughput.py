@@ -11,17 +11,48 @@ through ``torch.compile``.
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 
+from ssl_waveform.config import parse
 from ssl_waveform.models import create_encoder
+from ssl_waveform.transforms import RepresentationName
 
-PAIRS_2D = ["convnext_atto", "convnext_tiny"]
-PAIRS_1D = ["convnext1d_atto", "convnext1d_tiny"]
+PAIRS_2D = ("convnext_atto", "convnext_tiny")
+PAIRS_1D = ("convnext1d_atto", "convnext1d_tiny")
+
+
+@dataclass
+class EncoderThroughputConfig:
+    """What is timed, on which device and input.
+
+    Attributes:
+        device: torch device of the step (default: cuda when available, else cpu).
+        batch_size: windows per training step.
+        channels: channels per window.
+        window: samples per window.
+        image_size: side of the 2-D representations' images.
+        iters: timed calls of the step and of the transform per row (the medians are reported).
+        warmup: untimed training steps before them (2 more when compiled).
+        encoders: encoders to time; a ``convnext1d_*`` one runs on the raw waveform only.
+        representations: representations of the 2-D encoders.
+        compile: also time each encoder through ``torch.compile`` (meant for CUDA).
+    """
+
+    device: str = "cuda" if torch.cuda.is_available() else "cpu"
+    batch_size: int = 32
+    channels: int = 3
+    window: int = 2048
+    image_size: int = 64
+    iters: int = 3
+    warmup: int = 1
+    encoders: tuple[str, ...] = PAIRS_2D + PAIRS_1D
+    representations: tuple[RepresentationName, ...] = ("stft", "cwt", "fold", "gaf")
+    compile: bool = False
 
 
 def timed(fn: Callable[[], object], iters: int, warmup: int, device: torch.device) -> float:
@@ -45,7 +76,7 @@ def timed(fn: Callable[[], object], iters: int, warmup: int, device: torch.devic
 
 
 def bench(
-    name: str, rep: str, args: argparse.Namespace, device: torch.device, compile_: bool
+    name: str, rep: str, args: EncoderThroughputConfig, device: torch.device, compile_: bool
 ) -> dict:
     encoder = create_encoder(
         name, rep, in_chans=args.channels, image_size=args.image_size if rep != "raw" else None
@@ -82,21 +113,13 @@ def bench(
     )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+def main(argv: list[str] | None = None) -> None:
+    args = parse(
+        EncoderThroughputConfig,
+        argv,
+        prog="python benchmarks/encoder_throughput.py",
+        description=__doc__,
     )
-    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--channels", type=int, default=3)
-    parser.add_argument("--window", type=int, default=2048)
-    parser.add_argument("--image-size", type=int, default=64)
-    parser.add_argument("--iters", type=int, default=3)
-    parser.add_argument("--warmup", type=int, default=1)
-    parser.add_argument("--encoders", nargs="*", default=PAIRS_2D + PAIRS_1D)
-    parser.add_argument("--representations", nargs="*", default=["stft", "cwt", "fold", "gaf"])
-    parser.add_argument("--compile", action="store_true", help="also time torch.compile (CUDA)")
-    args = parser.parse_args()
     device = torch.device(args.device)
     print(
         f"device={device} torch={torch.__version__} threads={torch.get_num_threads()} "
@@ -105,7 +128,7 @@ def main() -> None:
     print("| encoder | representation | samples/s | step ms | transform ms | transform share |")
     print("|---|---|---:|---:|---:|---:|")
     for name in args.encoders:
-        reps = ["raw"] if name.startswith("convnext1d") else args.representations
+        reps = ("raw",) if name.startswith("convnext1d") else args.representations
         for rep in reps:
             for compile_ in [False, True] if args.compile else [False]:
                 r = bench(name, rep, args, device, compile_)

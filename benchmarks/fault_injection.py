@@ -15,7 +15,6 @@ Usage:
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import os
@@ -27,15 +26,34 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from ssl_waveform.config import parse
 from ssl_waveform.data import Corpus, CorpusError, CorpusWriter
 
 REPO = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
 FS, WINDOW, CLASSES = 20_000.0, 512, ["low", "mid", "high"]
+
+
+@dataclass
+class FaultInjectionConfig:
+    """Where the run writes and how many faults it injects.
+
+    Attributes:
+        out: working folder; deleted and created afresh at the start of every run.
+        kills: kill/rerun tries per command (fine-tuning and simulate).
+        corruptions: tries per corruption kind (byte flips and truncation).
+        seed: seed of the kill moments and of the corruptions.
+    """
+
+    out: Path = Path("runs/fault_injection")
+    kills: int = 4
+    corruptions: int = 40
+    seed: int = 0
 
 
 def tones(labels: np.ndarray, seed: int) -> np.ndarray:
@@ -239,14 +257,9 @@ def bad_inputs(out: Path) -> list[tuple[str, bool, str]]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    args = parse(
+        FaultInjectionConfig, argv, prog="python benchmarks/fault_injection.py", description=__doc__
     )
-    ap.add_argument("--out", type=Path, default=Path("runs/fault_injection"))
-    ap.add_argument("--kills", type=int, default=4, help="kill/rerun tries per command")
-    ap.add_argument("--corruptions", type=int, default=40, help="tries per corruption kind")
-    ap.add_argument("--seed", type=int, default=0)
-    args = ap.parse_args(argv)
     shutil.rmtree(args.out, ignore_errors=True)
     args.out.mkdir(parents=True)
     rng = random.Random(args.seed)

@@ -10,18 +10,36 @@ Usage:
 
 from __future__ import annotations
 
-import argparse
 import platform
 import statistics
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from ssl_waveform.config import parse
 from ssl_waveform.export import check_windows, export_onnx
 from ssl_waveform.methods.classify import load_classifier
+
+
+@dataclass
+class OnnxLatencyConfig:
+    """The classifier and how it is timed.
+
+    Attributes:
+        checkpoint: classifier folder (``classifier_last`` of a fine-tuning run).
+        threads: intra-op threads of both runtimes.
+        warmup: untimed calls of each runtime first.
+        repeats: timed single-window calls of each runtime.
+    """
+
+    checkpoint: Path
+    threads: int = 1
+    warmup: int = 10
+    repeats: int = 100
 
 
 def timings(fn, x: np.ndarray, warmup: int, repeats: int) -> list[float]:
@@ -37,14 +55,9 @@ def timings(fn, x: np.ndarray, warmup: int, repeats: int) -> list[float]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    args = parse(
+        OnnxLatencyConfig, argv, prog="python benchmarks/onnx_latency.py", description=__doc__
     )
-    ap.add_argument("--checkpoint", type=Path, required=True, help="classifier folder")
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--warmup", type=int, default=10)
-    ap.add_argument("--repeats", type=int, default=100)
-    args = ap.parse_args(argv)
     import onnxruntime as ort
 
     torch.set_num_threads(args.threads)

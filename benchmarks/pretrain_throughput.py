@@ -12,19 +12,22 @@ Usage:
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import platform
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from ssl_waveform.config import parse
 from ssl_waveform.methods import MaskedAutoencoder, SimCLR
 from ssl_waveform.models import Encoder, create_encoder
+from ssl_waveform.transforms import RepresentationName
 
 # dense bf16 tensor-core peaks in TFLOP/s, matched against torch.cuda.get_device_name()
 PEAK_BF16_TFLOPS = {
@@ -49,11 +52,44 @@ class Supervised(nn.Module):
         return {"loss": F.cross_entropy(self.head(self.encoder(batch["x"])), batch["y"])}
 
 
-METHODS: dict[str, Callable[[Encoder], nn.Module]] = {
+MethodName = Literal["supervised", "mae", "simclr"]
+METHODS: dict[MethodName, Callable[[Encoder], nn.Module]] = {
     "supervised": Supervised,
     "mae": MaskedAutoencoder,
     "simclr": SimCLR,
 }
+
+
+@dataclass
+class PretrainThroughputConfig:
+    """The encoder, input and methods whose training steps are timed.
+
+    Attributes:
+        encoder: encoder name, shared by every method.
+        representation: the encoder's input representation (``raw`` for a ``convnext1d_*`` encoder).
+        channels: channels per window.
+        window: samples per window.
+        image_size: side of the representation's images (not used with ``raw``).
+        batch: windows per step.
+        steps: timed rounds per method.
+        warmup: untimed steps per method before them.
+        device: torch device (default: cuda when available, else cpu).
+        methods: methods to time, in this order; costs are relative to ``supervised`` when it is
+            timed, else to the first.
+        mask_cell: MAE mask cell (0 = the default: >= 64 cells per sample; 32 = FCMAE's stride cells).
+    """
+
+    encoder: str = "convnext_atto"
+    representation: RepresentationName = "stft"
+    channels: int = 3
+    window: int = 2048
+    image_size: int = 128
+    batch: int = 32
+    steps: int = 10
+    warmup: int = 3
+    device: str = "cuda" if torch.cuda.is_available() else "cpu"
+    methods: tuple[MethodName, ...] = ("supervised", "mae", "simclr")
+    mask_cell: int = 0
 
 
 def peak_tflops(device: torch.device) -> float | None:
@@ -120,27 +156,13 @@ def count_flops(step: Callable[[], None]) -> int:
     return counter.get_total_flops()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+def main(argv: list[str] | None = None) -> None:
+    args = parse(
+        PretrainThroughputConfig,
+        argv,
+        prog="python benchmarks/pretrain_throughput.py",
+        description=__doc__,
     )
-    parser.add_argument("--encoder", default="convnext_atto")
-    parser.add_argument("--representation", default="stft")
-    parser.add_argument("--channels", type=int, default=3)
-    parser.add_argument("--window", type=int, default=2048)
-    parser.add_argument("--image-size", type=int, default=128)
-    parser.add_argument("--batch", type=int, default=32)
-    parser.add_argument("--steps", type=int, default=10, help="timed rounds per method")
-    parser.add_argument("--warmup", type=int, default=3)
-    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    parser.add_argument("--methods", default="supervised,mae,simclr")
-    parser.add_argument(
-        "--mask-cell",
-        type=int,
-        default=0,
-        help="MAE mask cell (0 = the default: >= 64 cells per sample; 32 = FCMAE's stride cells)",
-    )
-    args = parser.parse_args()
 
     device = torch.device(args.device)
     torch.manual_seed(0)
@@ -161,7 +183,7 @@ def main() -> None:
     # on CUDA the wall time is the cost; on a (shared) CPU the process CPU time is the steadier one
     cost = 0 if device.type == "cuda" else 1
     steps: dict[str, Callable[[], None]] = {}
-    for name in args.methods.split(","):
+    for name in args.methods:
         torch.manual_seed(0)
         encoder = create_encoder(
             args.encoder,
@@ -183,13 +205,13 @@ def main() -> None:
         f"{'GFLOP/step':>12}{'MFU':>8}"
     )
     baseline = timings.get("supervised", next(iter(timings.values())))[cost]
-    for name, step in steps.items():
-        wall, cpu = timings[name]
+    for method_name, step in steps.items():
+        wall, cpu = timings[method_name]
         flops = count_flops(step)
         mfu = f"{flops / wall / (peak * 1e12):.1%}" if peak else "n/a"
         print(
-            f"{name:<11}{wall * 1e3:>9.1f}{cpu * 1e3:>9.1f}{args.batch / wall:>11.1f}"
-            f"{timings[name][cost] / baseline:>13.2f}x{flops / 1e9:>12.2f}{mfu:>8}"
+            f"{method_name:<11}{wall * 1e3:>9.1f}{cpu * 1e3:>9.1f}{args.batch / wall:>11.1f}"
+            f"{timings[method_name][cost] / baseline:>13.2f}x{flops / 1e9:>12.2f}{mfu:>8}"
         )
 
 

@@ -11,7 +11,6 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import os
 import resource
@@ -21,6 +20,7 @@ import time
 import numba
 import numpy as np
 
+from ssl_waveform.config import parse
 from ssl_waveform.sim import (
     SWITCH_CLASSES,
     SimConfig,
@@ -33,14 +33,32 @@ from ssl_waveform.sim import (
 )
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--windows", type=int, default=256)
-    ap.add_argument("--ngspice", type=int, default=3, help="windows also simulated by ngspice")
-    ap.add_argument("--threads", type=int, default=numba.config.NUMBA_NUM_THREADS)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--ngspice-timeout", type=float, default=180.0, help="seconds per ngspice run")
-    args = ap.parse_args()
+@dataclasses.dataclass
+class SimulatorThroughputConfig:
+    """How many windows are simulated, and with how many threads.
+
+    Attributes:
+        windows: windows simulated by the numba simulator in one timed call.
+        ngspice: of those, how many are also simulated by ngspice (0: no comparison).
+        threads: numba threads (default: ``NUMBA_NUM_THREADS``, all logical CPUs unless set).
+        seed: seed of the operating points and switch classes.
+        ngspice_timeout: seconds allowed per ngspice run.
+    """
+
+    windows: int = 256
+    ngspice: int = 3
+    threads: int = numba.config.NUMBA_NUM_THREADS
+    seed: int = 0
+    ngspice_timeout: float = 180.0
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse(
+        SimulatorThroughputConfig,
+        argv,
+        prog="python benchmarks/simulator_throughput.py",
+        description=__doc__,
+    )
     numba.set_num_threads(args.threads)
     rng = np.random.default_rng(args.seed)
     cfg = SimConfig(fsw=(10_000.0, 10_000.0), closed_loop_fraction=0.0)

@@ -19,7 +19,6 @@ Run on one GPU (docs/results.md records the run): ``python recipes/ship_encoder.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import os
@@ -29,17 +28,20 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 import torch
 
 from ssl_waveform.benchmark.datasets import sim_corpus
 from ssl_waveform.benchmark.presets import PRESETS
 from ssl_waveform.benchmark.shift import shift_scores, split_by_operating_point
+from ssl_waveform.config import parse
 from ssl_waveform.engine import EngineConfig
+from ssl_waveform.engine.config import MixedPrecision
 from ssl_waveform.evaluation import mean_sd
 from ssl_waveform.pretrain import MAEConfig, SimCLRConfig, pretrain_mae, pretrain_simclr
 
+Variant = Literal["simclr-invariant", "simclr-default", "mae-invariant", "mae-none"]
 # method and augmentation of each candidate (the MAE augments what it reconstructs from)
 VARIANTS: dict[str, tuple[str, str]] = {
     "simclr-invariant": ("simclr", "invariant"),
@@ -49,6 +51,40 @@ VARIANTS: dict[str, tuple[str, str]] = {
 }
 
 
+@dataclasses.dataclass
+class ShipEncoderConfig:
+    """The job's output folder, budget and candidates.
+
+    Attributes:
+        out: output folder (a rerun with the same one resumes).
+        windows: broad corpus size.
+        budget_s: wall-clock budget of the whole job, in seconds.
+        ablation_share: share of the budget for stage 3 (the ablation).
+        ablation_steps: pretraining steps of each variant in the ablation.
+        variants: pretraining variants compared in the ablation.
+        seeds: fine-tuning seeds of each variant's shifted-split score.
+        batch_size: pretraining batch size (ablation and final run).
+        precision: mixed precision of pretraining and fine-tuning.
+        max_steps: most steps of the final pretraining run.
+        margin_s: seconds kept for export at the end.
+        sim_threads: numba threads of the background simulate process (default: CPU count - 4, at
+            least 1).
+    """
+
+    out: Path = Path("runs/ship")
+    windows: int = 200_000
+    budget_s: float = 7200.0
+    ablation_share: float = 0.35
+    ablation_steps: int = 300
+    variants: tuple[Variant, ...] = get_args(Variant)
+    seeds: tuple[int, ...] = (0, 1, 2)
+    batch_size: int = 256
+    precision: MixedPrecision = "no"
+    max_steps: int = 100_000
+    margin_s: float = 45.0
+    sim_threads: int = max(1, (os.cpu_count() or 2) - 4)
+
+
 def log(msg: str, out: Path) -> None:
     line = f"[{time.strftime('%H:%M:%S')}] {msg}"
     print(line, flush=True)
@@ -56,7 +92,7 @@ def log(msg: str, out: Path) -> None:
         f.write(line + "\n")
 
 
-def engine(args: argparse.Namespace, method: str, steps: int) -> EngineConfig:
+def engine(args: ShipEncoderConfig, method: str, steps: int) -> EngineConfig:
     """The method's default engine (lr, betas, weight decay of ``MAEConfig`` / ``SimCLRConfig``) with a fixed step
     count, 5 % warmup, this run's batch size and precision."""
     defaults = (SimCLRConfig if method == "simclr" else MAEConfig)().engine
@@ -71,9 +107,7 @@ def engine(args: argparse.Namespace, method: str, steps: int) -> EngineConfig:
     )
 
 
-def pretrain(
-    variant: str, data: Path, run_dir: Path, steps: int, args: argparse.Namespace
-) -> float:
+def pretrain(variant: str, data: Path, run_dir: Path, steps: int, args: ShipEncoderConfig) -> float:
     """Pretrain one variant (resuming ``run_dir``); returns the steps per second of this call, which is only a
     rate when the run started fresh (the callers keep the first measurement)."""
     method, augment = VARIANTS[variant]
@@ -90,7 +124,7 @@ def pretrain(
     return result.steps / max(time.time() - start, 1e-9)
 
 
-def ablation(args: argparse.Namespace, deadline: float) -> dict[str, Any]:
+def ablation(args: ShipEncoderConfig, deadline: float) -> dict[str, Any]:
     out = args.out
     preset = PRESETS["cpu"]
     unlabeled = sim_corpus(out, "unlabeled", preset)
@@ -101,7 +135,7 @@ def ablation(args: argparse.Namespace, deadline: float) -> dict[str, Any]:
     # accelerate's state is process-wide: fine-tuning runs with the pretraining's mixed precision
     same = {"mixed_precision": args.precision}
     scratch = shift_scores(
-        low, high, "scratch", out / "shift" / "scratch", args.seeds, engine_changes=same
+        low, high, "scratch", out / "shift" / "scratch", list(args.seeds), engine_changes=same
     )
     table["scratch"] = {"high": scratch.high, "in_range": scratch.in_range}
     log(f"scratch: high {mean_sd(scratch.high)}, in range {mean_sd(scratch.in_range)}", out)
@@ -118,7 +152,7 @@ def ablation(args: argparse.Namespace, deadline: float) -> dict[str, Any]:
             high,
             str(run_dir / "encoder"),
             out / "shift" / variant,
-            args.seeds,
+            list(args.seeds),
             engine_changes=same,
         )
         table[variant] = {"high": scores.high, "in_range": scores.in_range, "steps_per_s": rate}
@@ -132,26 +166,9 @@ def ablation(args: argparse.Namespace, deadline: float) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    args = parse(
+        ShipEncoderConfig, argv, prog="python recipes/ship_encoder.py", description=__doc__
     )
-    ap.add_argument("--out", type=Path, default=Path("runs/ship"))
-    ap.add_argument("--windows", type=int, default=200_000, help="broad corpus size")
-    ap.add_argument(
-        "--budget-s", type=float, default=7200.0, help="wall-clock budget of the whole job"
-    )
-    ap.add_argument(
-        "--ablation-share", type=float, default=0.35, help="share of the budget for stage 3"
-    )
-    ap.add_argument("--ablation-steps", type=int, default=300)
-    ap.add_argument("--variants", nargs="*", default=list(VARIANTS), choices=list(VARIANTS))
-    ap.add_argument("--seeds", nargs="*", type=int, default=[0, 1, 2])
-    ap.add_argument("--batch-size", type=int, default=256)
-    ap.add_argument("--precision", default="no", choices=["no", "bf16", "fp16"])
-    ap.add_argument("--max-steps", type=int, default=100_000)
-    ap.add_argument("--margin-s", type=float, default=45.0, help="time kept for export at the end")
-    ap.add_argument("--sim-threads", type=int, default=max(1, (os.cpu_count() or 2) - 4))
-    args = ap.parse_args(argv)
     t0 = time.time()
     args.out.mkdir(parents=True, exist_ok=True)
     broad = args.out / "data" / "broad"
