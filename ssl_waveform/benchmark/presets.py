@@ -44,7 +44,7 @@ class Axis:
 class RealAxis:
     """The real-data axis: the ITSC motor currents (1 kHz, 13 classes), split by recording.
 
-    Its settings were chosen on the validation recordings by ``benchmarks/itsc_ablation.py`` (docs/results.md,
+    Its settings were chosen on the validation recordings by ``ssl-waveform ablation itsc`` (docs/results.md,
     "Real data"): the classes differ by a few percent in harmonic levels and phase balance on top of a spectrum
     every window shares, so the log-spectrogram (``stft``) is standardised per channel and pixel with the
     training windows' statistics (``standardize_input``; validation accuracy with all labels 0.30 -> 0.6), and

@@ -5,7 +5,7 @@ metadata into a *low* part (f < 35 Hz and load time constant < 5 ms), which supp
 *high* part (f >= 55 Hz and time constant >= 6 ms), which is only scored. That reproduces the direction and about
 the size of the benchmark's ``op_shift`` test set (labels from one operating range, windows from a faster drive
 with slower loads: f x2.3, time constant x2.4 between the parts' medians) inside labeled training data. Used by
-``benchmarks/shift_ablation.py`` (fine-tuning defaults) and ``recipes/ship_encoder.py`` (pretraining variants).
+``ssl-waveform ablation shift`` (fine-tuning defaults) and ``recipes/ship_encoder.py`` (pretraining variants).
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from ssl_waveform.identity import Init
 
 LOW_PART = {"f_max": 35.0, "tau_max": 5e-3}
 HIGH_PART = {"f_min": 55.0, "tau_min": 6e-3}
@@ -73,7 +75,7 @@ def finetune_fixed(
 def shift_scores(
     low: Path,
     high: Path,
-    init: str,
+    init: Init | str,
     out: Path,
     seeds: list[int],
     labels_per_class: int = 5,
@@ -81,8 +83,9 @@ def shift_scores(
     engine_changes: dict[str, Any] | None = None,
     **fields: Any,
 ) -> ShiftScores:
-    """Fine-tune ``init`` on ``labels_per_class`` windows per class of the low part for each seed and score it
-    on the high part and on a held-out quarter of the low part; run folders under ``out`` resume."""
+    """Fine-tune ``init`` (``scratch``, a shipped encoder's name or an encoder folder) on ``labels_per_class``
+    windows per class of the low part for each seed and score it on the high part and on a held-out quarter of
+    the low part; run folders under ``out`` resume."""
     from ssl_waveform.data import Corpus
     from ssl_waveform.methods.classify import load_classifier
 
@@ -95,7 +98,7 @@ def shift_scores(
             epochs=epochs,
             seed=seed,
             data=str(low),
-            init=init,
+            init=Init.parse(init),
             labels_per_class=labels_per_class,
             val_fraction=0.0,
             test_fraction=0.25,

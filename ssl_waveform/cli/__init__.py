@@ -1,14 +1,8 @@
-"""The command lines over the packages: argument parsing and messages only, the work is done by the packages.
+"""Every command line of the library: argument parsing and messages only, the work is done by the packages.
 
-Each is run as ``python -m ssl_waveform.<name>`` through a tiny entry module ``ssl_waveform/<name>.py``:
-
-- ``corpus``: inspect, plot, verify and subset corpora (over ``data/``)
-- ``ingest``: convert recordings or window arrays into a corpus (over ``data/``)
-- ``simulate``: write a simulated corpus (over ``sim/``)
-- ``quickstart``: simulate and fine-tune the shipped encoder vs scratch on built-in defaults (``make quickstart``)
-
-``zoo`` lists the shipped pretrained encoders (``python -m ssl_waveform.zoo``, ``ssl_waveform/zoo/__main__.py``).
-
-``finetune`` and ``benchmark`` are run as packages (their ``__main__``); ``predict`` and ``export`` are modules
-that hold their own command line.
+``ssl-waveform COMMAND`` (``main.py``: the table of subcommands) runs ``cli/<command>.py``'s ``main``: ``simulate``,
+``ingest``, ``corpus``, ``pretrain mae|simclr``, ``finetune``, ``predict``, ``export``, ``benchmark``,
+``ablation NAME``, ``quickstart`` and ``encoders``. Each parses one typed config (``ssl_waveform.config.parse``)
+and calls one library function that takes it. ``python -m ssl_waveform.<name>`` and
+``recipes/pretrain_<method>.py`` are aliases of the same ``main``.
 """
