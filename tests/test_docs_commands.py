@@ -63,7 +63,12 @@ def _config_for(words: list[str]) -> tuple[type, list[str]] | None:
         name = words[1].removeprefix("ssl_waveform").lstrip(".") or "main"
         words = ["ssl-waveform", {"zoo": "encoders"}.get(name, name), *words[2:]]
     if words[:1] and words[0].startswith("recipes/pretrain_"):
-        words = ["ssl-waveform", "pretrain", words[0].removeprefix("recipes/pretrain_")[:-3], *words[1:]]
+        words = [
+            "ssl-waveform",
+            "pretrain",
+            words[0].removeprefix("recipes/pretrain_")[:-3],
+            *words[1:],
+        ]
     if len(words) < 2 or words[0] != "ssl-waveform":
         return None
     name, rest = words[1], words[2:]

@@ -102,9 +102,7 @@ def _pretrained_init(args: QuickstartArgs, runs: Path, out: Path) -> tuple[Init,
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse(
-        QuickstartArgs, argv, prog="ssl-waveform quickstart", description=__doc__
-    )
+    args = parse(QuickstartArgs, argv, prog="ssl-waveform quickstart", description=__doc__)
     start = time.time()
     runs = Path(args.runs)
     out = runs / "quickstart"

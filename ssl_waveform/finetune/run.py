@@ -154,7 +154,8 @@ class FinetuneConfig:
     engine: EngineConfig = field(default_factory=_default_engine)
 
     def __post_init__(self) -> None:
-        self.init = Init.parse(self.init)  # the one parse point: Python callers may give the text form
+        # the one parse point of a text init (Python callers may give one)
+        self.init = Init.parse(self.init)
         if self.window_seconds is not None and self.window_periods is not None:
             raise ConfigError("set window_seconds or window_periods, not both")
         if (self.window_seconds is not None and self.window_seconds <= 0) or (
