@@ -75,7 +75,7 @@ def _config_for(words: list[str]) -> tuple[type, list[str]] | None:
     if name == "pretrain":
         return {"mae": MAEConfig, "simclr": SimCLRConfig}[rest[0]], rest[1:]
     if name == "ablation":
-        return ABLATIONS[rest[0]].config, rest[1:]
+        return (ABLATIONS[rest[0]].config, rest[1:]) if rest[0] in ABLATIONS else None
     if name in ("encoders", "main"):
         return None  # no flags
     return by_name[name], rest
