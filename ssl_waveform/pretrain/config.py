@@ -10,6 +10,7 @@ from typing import Literal
 
 from ssl_waveform.augment import PolicyName
 from ssl_waveform.engine import EngineConfig
+from ssl_waveform.identity import SCRATCH, Init, InitArg
 from ssl_waveform.methods.masking import MaskingName
 from ssl_waveform.transforms import Normalization, RepresentationName
 
@@ -40,11 +41,16 @@ class EncoderSpec:
     name: str = "convnext_atto"
     representation: RepresentationName = "fold"
     image_size: int = 64
-    init: str = "scratch"
+    init: InitArg = SCRATCH
     imagenet_weights: str | None = None
     normalization: Normalization = "shared_scale"
     drop_path: float = 0.0
     standardize_input: bool = False
+
+    def __post_init__(self) -> None:
+        self.init = Init.parse(
+            self.init
+        )  # the one parse point of a text init (Python callers may give one)
 
 
 def _mae_engine() -> EngineConfig:

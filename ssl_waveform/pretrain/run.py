@@ -31,19 +31,14 @@ def corpus_root(data: str, runs: str, windows: int, seed: int) -> Path:
 
 def build_encoder(spec: EncoderSpec, corpus: Corpus) -> Encoder:
     """An encoder matching the corpus (channels, sample rate, window) as ``spec`` describes it."""
-    from ssl_waveform.models import (
-        create_encoder_for_corpus,
-        read_encoder_config,
-        resolve_encoder_folder,
-    )
+    from ssl_waveform.models import create_encoder_for_corpus, read_encoder_config
 
     init = spec.init
-    if init not in ("scratch", "imagenet"):
-        init = str(
-            resolve_encoder_folder(init)
-        )  # a shipped encoder's name continues from its weights
-    if init not in ("scratch", "imagenet") and (Path(init) / "config.json").is_file():
-        source = read_encoder_config(init)["normalization"]["mode"]
+    folder = (
+        init.weights_path() if init.pretrained else None
+    )  # a shipped name continues from its weights
+    if folder is not None and (folder / "config.json").is_file():
+        source = read_encoder_config(folder)["normalization"]["mode"]
         if source != spec.normalization:
             raise ValueError(
                 f"encoder.init={spec.init!r} was trained with normalization {source!r}, but "
