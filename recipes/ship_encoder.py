@@ -32,6 +32,7 @@ from typing import Any, Literal, get_args
 
 import torch
 
+from ssl_waveform._atomic import atomic_write_json
 from ssl_waveform.benchmark.datasets import sim_corpus
 from ssl_waveform.benchmark.presets import PRESETS
 from ssl_waveform.benchmark.shift import shift_scores, split_by_operating_point
@@ -161,7 +162,7 @@ def ablation(args: ShipEncoderConfig, deadline: float) -> dict[str, Any]:
             f"{rate:.2f} steps/s",
             out,
         )
-        table_file.write_text(json.dumps(table, indent=1) + "\n")
+        atomic_write_json(table_file, table, indent=1)
     return table
 
 
@@ -206,7 +207,7 @@ def main(argv: list[str] | None = None) -> None:
     else:
         left = args.budget_s - (time.time() - t0) - args.margin_s
         steps = int(min(args.max_steps, max(100, left * rate * 0.9)))
-        plan_file.write_text(json.dumps({"variant": chosen, "steps": steps}) + "\n")
+        atomic_write_json(plan_file, {"variant": chosen, "steps": steps})
     log(f"final run: {chosen}, {steps} steps of {args.batch_size} ({rate:.2f} steps/s)", args.out)
     start = time.time()
     pretrain(chosen, broad, args.out / "final", steps, args)
@@ -235,7 +236,7 @@ def main(argv: list[str] | None = None) -> None:
         },
         "command": " ".join(sys.argv),
     }
-    (args.out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
+    atomic_write_json(args.out / "summary.json", summary, indent=1)
     log(f"done: {json.dumps(summary)}", args.out)
 
 

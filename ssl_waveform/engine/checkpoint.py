@@ -31,7 +31,7 @@ from accelerate import Accelerator
 
 from ssl_waveform.serialize import save_config, to_dict
 
-from .._atomic import publish_dir
+from .._atomic import atomic_write_json, atomic_write_text, publish_dir
 
 CHECKPOINTS = "checkpoints"
 TRAINER_STATE = "trainer_state.json"
@@ -202,7 +202,7 @@ def save_rng_state(folder: Path, rank: int) -> None:
         "python": {"version": version, "state": list(internal), "gauss": gauss},
     }
     safetensors.torch.save_file(tensors, str(folder / RNG_TENSORS.format(rank)))
-    (folder / RNG_JSON.format(rank)).write_text(json.dumps(meta) + "\n")
+    atomic_write_text(folder / RNG_JSON.format(rank), json.dumps(meta) + "\n")
 
 
 def load_rng_state(folder: Path, rank: int) -> bool:
@@ -295,7 +295,7 @@ def save_checkpoint(
         if ema is not None:
             tensors = {k: v.detach().cpu().contiguous() for k, v in ema.state_dict().items()}
             safetensors.torch.save_file(tensors, str(tmp / EMA_FILE))
-        (tmp / TRAINER_STATE).write_text(json.dumps(asdict(state), indent=2) + "\n")
+        atomic_write_json(tmp / TRAINER_STATE, asdict(state))
         save_config(config, tmp / "config.yaml")
         publish_dir(tmp, final)
         for _, old in _completed(run_dir)[:-keep]:
