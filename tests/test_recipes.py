@@ -71,10 +71,10 @@ def test_recipe_runs_end_to_end_and_exports_a_loadable_encoder(name, corpus, tmp
     assert read_trainer_state(latest_checkpoint(run)).step == 8
 
     encoder = load_encoder(run / "encoder")
-    assert encoder.config["provenance"]["method"] == name
-    assert encoder.config["architecture"]["name"] == "test_convnext"
-    assert encoder.config["sample_rate"] == FS and encoder.config["window"] == WINDOW
-    assert encoder.config["channel_names"] == CHANNELS
+    assert encoder.config.provenance["method"] == name
+    assert encoder.config.architecture.name == "test_convnext"
+    assert encoder.config.sample_rate == FS and encoder.config.window == WINDOW
+    assert encoder.config.channel_names == CHANNELS
     x = tones([0, 1, 2, 0, 1], WINDOW, seed=3)
     emb = encoder.embed(x, FS)
     assert emb.shape == (5, encoder.num_features) and np.isfinite(emb).all()

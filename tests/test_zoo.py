@@ -72,13 +72,13 @@ def test_plain_timm_loads_shipped_2d_weights(name: str) -> None:
     if enc.kind != "2d":
         pytest.skip("1-D encoders are not timm models")
     model = timm.create_model(
-        enc.config["architecture"]["name"],
+        enc.config.architecture.name,
         pretrained=True,
         pretrained_cfg_overlay=dict(file=str(zoo.pretrained_folder(name) / "model.safetensors")),
         num_classes=0,
         in_chans=enc.in_chans,
     ).eval()
-    image = enc.transform(torch.randn(2, enc.in_chans, int(enc.config["window"])))
+    image = enc.transform(torch.randn(2, enc.in_chans, int(enc.config.window)))
     with torch.no_grad():
         assert torch.allclose(model(image), enc.forward_input(image), atol=1e-5)
 
@@ -156,4 +156,4 @@ def test_an_encoder_folder_of_the_same_name_wins_over_the_shipped_one(
     (tmp_path / name).mkdir()  # not an encoder folder: the shipped encoder is still found
     assert resolve_encoder_folder(name) == zoo.pretrained_folder(name)
     create_encoder("test_convnext", "fold", 3).save(tmp_path / name)
-    assert load_encoder(name).config["architecture"]["name"] == "test_convnext"
+    assert load_encoder(name).config.architecture.name == "test_convnext"

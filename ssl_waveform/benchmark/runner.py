@@ -374,7 +374,7 @@ class Benchmark:
         _set_split(cfg, SIM_SPLIT)
         result = finetune(cfg)
         model = load_classifier(result.classifier_dir)
-        window = int(model.encoder.config["window"])
+        window = int(model.encoder.config.window)
         metrics = {}
         for name, (x, y) in self._test_sets(cell.budget).items():
             pred = model.predict_windows(last_stretch(x, window)).argmax(1)

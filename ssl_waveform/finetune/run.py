@@ -272,16 +272,16 @@ def build_encoder_for_finetune(cfg: FinetuneConfig, corpus: Corpus, init: Init |
     folder = init.weights_path() if init.pretrained else None
     if folder is not None and folder.is_dir() and (folder / "config.json").is_file():
         config = read_encoder_config(folder)
-        config["architecture"]["drop_path_rate"] = float(cfg.drop_path)
-        if cfg.adapt_sample_rate and float(config["sample_rate"]) != corpus.sample_rate:
+        config.architecture.drop_path_rate = float(cfg.drop_path)
+        if cfg.adapt_sample_rate and float(config.sample_rate) != corpus.sample_rate:
             print(
-                f"note: encoder pretrained at {config['sample_rate']:g} Hz, corpus at "
+                f"note: encoder pretrained at {config.sample_rate:g} Hz, corpus at "
                 f"{corpus.sample_rate:g} Hz: adapting the encoder to the corpus rate (adapt_sample_rate)"
             )
-            config["sample_rate"] = corpus.sample_rate
-            config["window"] = corpus.window_length
+            config.sample_rate = corpus.sample_rate
+            config.window = corpus.window_length
         # before building: the encoder keeps a copy of config
-        config["provenance"]["init"] = str(folder)
+        config.provenance["init"] = str(folder)
         encoder = encoder_from_config(config, weights=folder / "model.safetensors")
     else:
         encoder = create_encoder_for_corpus(
@@ -364,7 +364,7 @@ def last_stretch(x: np.ndarray, window: int) -> np.ndarray:
 def _evaluate(
     model: Classifier, x: np.ndarray, y: np.ndarray, class_names: list[str]
 ) -> dict[str, Any]:
-    logits = model.predict_windows(last_stretch(x, int(model.encoder.config["window"])))
+    logits = model.predict_windows(last_stretch(x, int(model.encoder.config.window)))
     return classification_metrics(y, logits.argmax(axis=1), class_names)
 
 
@@ -469,7 +469,7 @@ def _build(cfg: FinetuneConfig) -> _Run:
     )  # a scratch encoder's and the head's initialisation follow the run's seed
     encoder = build_encoder_for_finetune(cfg, corpus, init)
     # the classifier's window: what predict slides and its shortest input
-    encoder.config["window"] = window = classifier_window(cfg, corpus)
+    encoder.config.window = window = classifier_window(cfg, corpus)
     model = Classifier(
         encoder,
         list(corpus.class_names or []),
@@ -487,7 +487,7 @@ def _build(cfg: FinetuneConfig) -> _Run:
         seed=cfg.engine.seed,
     )
     print(
-        f"fine-tuning {encoder.config['architecture']['name']} ({encoder.config['representation']['name']}) "
+        f"fine-tuning {encoder.config.architecture.name} ({encoder.config.representation_name}) "
         f"init={init} mode={cfg.mode}: {len(train_idx)} labeled training windows "
         f"({len(np.unique(labels[train_idx]))} classes), {len(splits.val)} val, {len(splits.test)} test; "
         f"window {window} samples ({window / corpus.sample_rate * 1e3:.4g} ms)"

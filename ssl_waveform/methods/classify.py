@@ -148,8 +148,8 @@ class Classifier(nn.Module):
 
         cfg = self.encoder.config
         window, rate, channels = (
-            int(cfg["window"]),
-            float(cfg["sample_rate"]),
+            int(cfg.window),
+            float(cfg.sample_rate),
             self.encoder.in_chans,
         )
         if hop is not None and hop < 1:
@@ -161,7 +161,7 @@ class Classifier(nn.Module):
             rec = np.asarray(rec.cpu() if torch.is_tensor(rec) else rec, dtype=np.float64)
             if rec.ndim != 2 or rec.shape[0] != channels:
                 raise ValueError(
-                    f"recording {i}: expected shape [C={channels}, T] (channels {cfg['channel_names']}), "
+                    f"recording {i}: expected shape [C={channels}, T] (channels {cfg.channel_names}), "
                     f"got {list(rec.shape)}"
                 )
             if not np.isfinite(rec).all():
@@ -198,7 +198,7 @@ class Classifier(nn.Module):
 
     def config(self, training: dict[str, Any] | None = None) -> dict[str, Any]:
         """The classifier folder's ``config.json`` content."""
-        enc = self.encoder.config
+        enc = self.encoder.config.to_dict()
         return {
             "format": CLASSIFIER_FORMAT,
             "format_version": CLASSIFIER_VERSION,

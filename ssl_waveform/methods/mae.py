@@ -79,7 +79,7 @@ def _check_backbone(encoder: Encoder) -> None:
     if not isinstance(encoder.backbone, (ConvNeXt, ConvNeXt1d)):
         raise ValueError(
             f"MaskedAutoencoder needs a ConvNeXt backbone (2-D timm convnext*/convnextv2* or 1-D "
-            f"convnext1d*), got {encoder.config['architecture']['name']!r} "
+            f"convnext1d*), got {encoder.config.architecture.name!r} "
             f"({type(encoder.backbone).__name__}); pretrain it with SimCLR instead "
             "(recipes/pretrain_simclr.py)"
         )
@@ -137,7 +137,7 @@ class MaskedAutoencoder(nn.Module):
 
     Args:
         encoder: An ``ssl_waveform.models`` encoder (``transform``, ``backbone``, ``kind``,
-            ``num_features``, ``reduction``, ``config["window"]``).
+            ``num_features``, ``reduction``, ``config.window``).
         mask_ratio: Fraction of units hidden (cells, time columns or channels), default 0.6.
         masking: Masking strategy name: ``random``, ``time`` or ``channel``.
         decoder_dim: Decoder width.
@@ -192,7 +192,7 @@ class MaskedAutoencoder(nn.Module):
                 f"encoder's total stride {self.stride}"
             )
         if mask_cell is None:
-            probe = torch.zeros(1, self.encoder.in_chans, int(self.encoder.config["window"]))
+            probe = torch.zeros(1, self.encoder.in_chans, int(self.encoder.config.window))
             spatial = tuple(self.prepare_input(probe).shape[2:])
             if math.prod(s // self.stride for s in spatial) >= MIN_CELLS:
                 return self.stride  # stride cells already give enough: FCMAE needs no stem check

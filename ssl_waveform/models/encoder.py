@@ -16,6 +16,11 @@ from torch import nn
 
 from ssl_waveform._atomic import atomic_path, atomic_write_text
 from ssl_waveform.identity import Init
+from ssl_waveform.models.config import (
+    ArchitectureConfig,
+    EncoderConfig,
+    InputNorm,
+)
 
 if TYPE_CHECKING:
     from ssl_waveform.data import Corpus
@@ -35,8 +40,6 @@ from ssl_waveform.transforms import (
     warn_if_mixed_units,
 )
 
-CONFIG_FORMAT = "ssl_waveform.encoder"
-CONFIG_VERSION = 1
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
 DEFAULT_IMAGE_SIZE = 64
@@ -82,13 +85,13 @@ class Encoder(nn.Module):
         kind: ``"2d"`` or ``"1d"``.
         num_features: Embedding size ``D``.
         reduction: Total stride of the backbone (32).
-        config: The dict written to ``config.json``.
+        config: Its :class:`~ssl_waveform.models.config.EncoderConfig` (written as ``config.json``).
     """
 
     reduction = 32
     backbone: Any  # timm ConvNeXt or ConvNeXt1d: forward_features / forward_head / num_features
 
-    def __init__(self, transform: WaveformTransform, backbone: Any, config: dict[str, Any]) -> None:
+    def __init__(self, transform: WaveformTransform, backbone: Any, config: EncoderConfig) -> None:
         super().__init__()
         self.transform = transform
         self.backbone = backbone
@@ -99,7 +102,7 @@ class Encoder(nn.Module):
     @property
     def sample_rate(self) -> float:
         """Sampling rate in Hz the encoder expects."""
-        return float(self.config["sample_rate"])
+        return float(self.config.sample_rate)
 
     @property
     def in_chans(self) -> int:
@@ -125,7 +128,7 @@ class Encoder(nn.Module):
         """Standardise the model input with statistics of ``windows`` ``[N, C, T]`` (labels unused): per channel
         and pixel for images, per channel for sequences (:func:`~ssl_waveform.transforms.input_statistics`).
 
-        The statistics become part of the encoder (``config["input_norm"]``): saved, reloaded, exported and
+        The statistics become part of the encoder (``config.input_norm``): saved, reloaded, exported and
         kept by fine-tuning unless it recomputes them.
 
         Args:
@@ -144,10 +147,9 @@ class Encoder(nn.Module):
         x = torch.as_tensor(np.asarray(windows, dtype=np.float32))
         mean, std = input_statistics(self.transform, x)  # before any input scaling
         self.transform.set_input_norm(mean, std)
-        self.config["input_norm"] = {
-            "mean": self.transform.input_mean,
-            "std": self.transform.input_std,
-        }
+        self.config.input_norm = InputNorm(
+            mean=list(self.transform.input_mean or []), std=list(self.transform.input_std or [])
+        )
 
     @torch.no_grad()
     def embed(
@@ -169,7 +171,7 @@ class Encoder(nn.Module):
                 "add a batch axis with x[None] for a single window"
             )
         if x.shape[1] != self.in_chans:
-            names = self.config.get("channel_names")
+            names = self.config.channel_names
             raise ValueError(
                 f"embed: the encoder takes {self.in_chans} channels ({names}), got {x.shape[1]} "
                 f"(shape {tuple(x.shape)})"
@@ -205,46 +207,44 @@ class Encoder(nn.Module):
 
         Args:
             path: Output folder (created if needed; existing encoder files are replaced).
-            provenance: Extra entries merged into ``config["provenance"]`` (e.g. method, run, step).
+            provenance: Extra entries merged into ``config.provenance`` (e.g. method, run, step).
 
         Returns:
             The folder path.
         """
         if provenance:
-            self.config["provenance"] = {**self.config.get("provenance", {}), **provenance}
-        return save_model_folder(path, self.backbone.state_dict(), self.config)
+            self.config.provenance = {**self.config.provenance, **provenance}
+        return save_model_folder(path, self.backbone.state_dict(), self.config.to_dict())
 
 
-def _build_transform(config: dict[str, Any]) -> WaveformTransform:
-    rep = dict(config["representation"])
-    norm = dict(config["normalization"])
-    input_norm = config.get("input_norm") or {}
+def _build_transform(config: EncoderConfig) -> WaveformTransform:
+    rep = dict(config.representation)
+    norm = dict(config.normalization)
+    input_norm = config.input_norm
     return create_pipeline(
         rep.pop("name"),
-        config["architecture"]["in_chans"],
-        sample_rate=config["sample_rate"],
+        config.architecture.in_chans,
+        sample_rate=config.sample_rate,
         normalization=norm.pop("mode"),
         norm_mean=norm.pop("mean", None),
         norm_std=norm.pop("std", None),
         norm_eps=norm.pop("eps"),
-        input_mean=input_norm.get("mean"),
-        input_std=input_norm.get("std"),
+        input_mean=None if input_norm is None else input_norm.mean,
+        input_std=None if input_norm is None else input_norm.std,
         **rep,
     )
 
 
-def _build_backbone(config: dict[str, Any]) -> Any:
-    arch = config["architecture"]
-    if arch["kind"] == "1d":
-        return create_convnext1d(
-            arch["name"], arch["in_chans"], drop_path_rate=arch["drop_path_rate"]
-        )
+def _build_backbone(config: EncoderConfig) -> Any:
+    arch = config.architecture
+    if arch.kind == "1d":
+        return create_convnext1d(arch.name, arch.in_chans, drop_path_rate=arch.drop_path_rate)
     return timm.create_model(
-        arch["name"],
+        arch.name,
         pretrained=False,
         num_classes=0,
-        in_chans=arch["in_chans"],
-        drop_path_rate=arch["drop_path_rate"],
+        in_chans=arch.in_chans,
+        drop_path_rate=arch.drop_path_rate,
     )
 
 
@@ -336,7 +336,7 @@ def create_encoder(
         backbone = _backbone_from_folder(config, start.weights_path())
     else:
         raise ValueError(f"init={start}: resolve it first (FinetuneConfig's auto search)")
-    config["architecture"]["num_features"] = int(backbone.num_features)
+    config.architecture.num_features = int(backbone.num_features)
     return Encoder(_build_transform(config), backbone, config)
 
 
@@ -416,65 +416,54 @@ def _encoder_config(
     name: str, kind: str, in_chans: int, init: Init, representation: dict[str, Any], *,
     normalization: dict[str, Any], sample_rate: float, window: int,
     channel_names: Sequence[str] | None, drop_path_rate: float,
-) -> dict[str, Any]:  # fmt: skip
+) -> EncoderConfig:  # fmt: skip
     """The encoder config (``num_features`` is added once the backbone is built)."""
-    return {
-        "format": CONFIG_FORMAT,
-        "format_version": CONFIG_VERSION,
-        "architecture": {
-            "name": name,
-            "kind": kind,
-            "in_chans": int(in_chans),
-            "drop_path_rate": float(drop_path_rate),
-            "reduction": Encoder.reduction,
-        },
-        "representation": representation,
-        "normalization": normalization,
-        "input_norm": None,
-        "sample_rate": float(sample_rate),
-        "window": int(window),
-        "channel_names": list(channel_names)
-        if channel_names
-        else [f"ch{i}" for i in range(in_chans)],
-        "provenance": {
-            "init": str(init),
-            "created_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(
-                timespec="seconds"
-            ),
-            "versions": _versions(),
-        },
-    }
+    created = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    return EncoderConfig(
+        architecture=ArchitectureConfig(
+            name=name,
+            kind="1d" if kind == "1d" else "2d",
+            in_chans=int(in_chans),
+            drop_path_rate=float(drop_path_rate),
+            reduction=Encoder.reduction,
+        ),
+        representation=representation,
+        normalization=normalization,
+        sample_rate=float(sample_rate),
+        window=int(window),
+        channel_names=list(channel_names) if channel_names else [f"ch{i}" for i in range(in_chans)],
+        provenance={"init": str(init), "created_utc": created, "versions": _versions()},
+    )
 
 
-def _imagenet_backbone(config: dict[str, Any], weights: str | Path | None, inflate: str) -> Any:
-    arch = config["architecture"]
-    prov = config["provenance"]
+def _imagenet_backbone(config: EncoderConfig, weights: str | Path | None, inflate: str) -> Any:
+    arch, prov = config.architecture, config.provenance
     prov["imagenet_weights"] = None if weights is None else str(weights)
-    if arch["kind"] == "1d":
+    if arch.kind == "1d":
         backbone_1d, source = create_imagenet_convnext1d(
-            arch["name"], arch["in_chans"], weights, inflate, drop_path_rate=arch["drop_path_rate"]
+            arch.name, arch.in_chans, weights, inflate, drop_path_rate=arch.drop_path_rate
         )
         prov["imagenet_source"] = source.pretrained_cfg.get("architecture")
         prov["inflate"] = inflate
         return backbone_1d
     backbone: Any
-    if weights is None and arch["name"] in PACKAGED_IMAGENET:
+    if weights is None and arch.name in PACKAGED_IMAGENET:
         backbone = create_packaged_imagenet_timm(
-            arch["name"], arch["in_chans"], drop_path_rate=arch["drop_path_rate"]
+            arch.name, arch.in_chans, drop_path_rate=arch.drop_path_rate
         )
-        prov["imagenet_weights"] = PACKAGED_IMAGENET[arch["name"]].distribution
+        prov["imagenet_weights"] = PACKAGED_IMAGENET[arch.name].distribution
     else:
         backbone = create_imagenet_timm(
-            arch["name"], arch["in_chans"], weights, drop_path_rate=arch["drop_path_rate"]
+            arch.name, arch.in_chans, weights, drop_path_rate=arch.drop_path_rate
         )
     prov["imagenet_source"] = backbone.pretrained_cfg.get("architecture")
-    if arch["in_chans"] == 3:
+    if arch.in_chans == 3:
         mean, std = imagenet_mean_std(backbone)
-        config["input_norm"] = {"mean": [float(v) for v in mean], "std": [float(v) for v in std]}
+        config.input_norm = InputNorm([float(v) for v in mean], [float(v) for v in std])
     return backbone
 
 
-def _backbone_from_folder(config: dict[str, Any], path: Path) -> Any:
+def _backbone_from_folder(config: EncoderConfig, path: Path) -> Any:
     """Backbone of ``config`` initialised from a saved encoder folder (or its weights file)."""
     folder = path if path.is_dir() else path.parent
     weights = folder / WEIGHTS_FILE if path.is_dir() else path
@@ -483,18 +472,17 @@ def _backbone_from_folder(config: dict[str, Any], path: Path) -> Any:
             f"init={str(path)!r} is neither 'scratch', 'imagenet' nor an encoder folder with "
             f"{WEIGHTS_FILE}; pass one of those"
         )
-    source_config = folder / CONFIG_FILE
-    if source_config.is_file():
+    if (folder / CONFIG_FILE).is_file():
         source = _read_config(folder)
         for field in ("name", "in_chans"):
-            if source["architecture"][field] != config["architecture"][field]:
+            theirs, ours = getattr(source.architecture, field), getattr(config.architecture, field)
+            if theirs != ours:
                 raise ValueError(
-                    f"init encoder {str(folder)!r} has architecture.{field}="
-                    f"{source['architecture'][field]!r}, this encoder needs "
-                    f"{config['architecture'][field]!r}"
+                    f"init encoder {str(folder)!r} has architecture.{field}={theirs!r}, this encoder "
+                    f"needs {ours!r}"
                 )
-        config["input_norm"] = source.get("input_norm")
-        config["provenance"]["init_from"] = source.get("provenance", {})
+        config.input_norm = source.input_norm
+        config.provenance["init_from"] = source.provenance
     backbone = _build_backbone(config)
     _load_weights(backbone, weights)
     return backbone
@@ -545,7 +533,7 @@ def _load_weights(backbone: nn.Module, weights: Path) -> None:
         raise ValueError(f"weights in {str(weights)!r} do not fit the backbone: {err}") from err
 
 
-def _read_config(folder: Path) -> dict[str, Any]:
+def _read_config(folder: Path) -> EncoderConfig:
     path = folder / CONFIG_FILE
     if not path.is_file():
         raise FileNotFoundError(
@@ -553,15 +541,12 @@ def _read_config(folder: Path) -> dict[str, Any]:
             "(written by Encoder.save)"
         )
     try:
-        config = json.loads(path.read_text())
+        data = json.loads(path.read_text())
     except json.JSONDecodeError as err:
         raise ValueError(f"{str(path)!r} is not valid JSON: {err}") from err
-    if config.get("format") != CONFIG_FORMAT or config.get("format_version") != CONFIG_VERSION:
-        raise ValueError(
-            f"{str(path)!r}: format {config.get('format')!r} version {config.get('format_version')!r}, "
-            f"expected {CONFIG_FORMAT!r} version {CONFIG_VERSION}"
-        )
-    return config
+    if not isinstance(data, dict):
+        raise ValueError(f"{str(path)!r}: expected a JSON object, got {type(data).__name__}")
+    return EncoderConfig.from_dict(data, source=repr(str(path)))
 
 
 def resolve_encoder_folder(path: str | Path) -> Path:
@@ -589,7 +574,7 @@ def load_encoder(path: str | Path, map_location: str | torch.device = "cpu") -> 
     return encoder_from_config(config, weights).to(map_location).eval()
 
 
-def read_encoder_config(path: str | Path) -> dict[str, Any]:
+def read_encoder_config(path: str | Path) -> EncoderConfig:
     """The validated ``config.json`` of an encoder folder.
 
     Raises:
@@ -598,8 +583,10 @@ def read_encoder_config(path: str | Path) -> dict[str, Any]:
     return _read_config(Path(path))
 
 
-def encoder_from_config(config: dict[str, Any], weights: str | Path | None = None) -> Encoder:
-    """Build the encoder a config dict (as in ``config.json``) describes.
+def encoder_from_config(
+    config: EncoderConfig | Mapping[str, Any], weights: str | Path | None = None
+) -> Encoder:
+    """Build the encoder a config (or its JSON form, as in ``config.json``) describes.
 
     Args:
         config: an encoder config, e.g. from :func:`read_encoder_config` or a classifier folder (edit
@@ -609,7 +596,7 @@ def encoder_from_config(config: dict[str, Any], weights: str | Path | None = Non
     Returns:
         The encoder (train mode, on the CPU).
     """
-    config = json.loads(json.dumps(config))  # deep copy: the encoder owns its config
+    config = EncoderConfig.from_dict(config)  # a copy: the encoder owns its config
     backbone = _build_backbone(config)
     if weights is not None:
         _load_weights(backbone, Path(weights))

@@ -38,7 +38,7 @@ def build_encoder(spec: EncoderSpec, corpus: Corpus) -> Encoder:
         init.weights_path() if init.pretrained else None
     )  # a shipped name continues from its weights
     if folder is not None and (folder / "config.json").is_file():
-        source = read_encoder_config(folder)["normalization"]["mode"]
+        source = read_encoder_config(folder).normalization["mode"]
         if source != spec.normalization:
             raise ValueError(
                 f"encoder.init={spec.init!r} was trained with normalization {source!r}, but "
@@ -141,7 +141,7 @@ def pretrain_mae(cfg: MAEConfig) -> TrainResult:
             augment=cfg.augment,
         )
         # fail on a grid too small to mask before the engine writes anything into the run folder
-        probe = torch.zeros(1, encoder.in_chans, int(encoder.config["window"]))
+        probe = torch.zeros(1, encoder.in_chans, int(encoder.config.window))
         make_mask(mae.prepare_input(probe), mae.cell, cfg.mask_ratio, cfg.masking)
         return mae
 

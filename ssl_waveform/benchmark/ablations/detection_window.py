@@ -94,7 +94,7 @@ def scores_for(
             min_batches_per_epoch=6,
         )
         model = load_classifier(metrics["classifier"])
-        window = int(model.encoder.config["window"])
+        window = int(model.encoder.config.window)
         pred = model.predict_windows(last_stretch(x_test, window)).argmax(1)
         scores.append(float((pred == y_test).mean()))
     return scores

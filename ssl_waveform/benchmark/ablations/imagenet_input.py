@@ -138,7 +138,7 @@ def initial_encoder(out: Path, corpus: Corpus, size: int, input_norm: InputNorm)
             channel_names=corpus.channel_names,
         )
         if input_norm == "none":
-            encoder.config["input_norm"] = None
+            encoder.config.input_norm = None
         encoder.save(folder)
     return folder
 
