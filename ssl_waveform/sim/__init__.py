@@ -4,6 +4,13 @@ Also the built-in simulated corpora (``builtin_labeled_corpus``, ``builtin_unlab
 when given no data. See ``docs/simulator.md`` for the circuit, conventions, fault families and the ngspice check.
 """
 
+from ssl_waveform.sim.boost import (
+    BOOST_CHANNELS,
+    BOOST_FAULTS,
+    BoostParams,
+    run_ngspice_boost,
+    simulate_boost,
+)
 from ssl_waveform.sim.builtin import builtin_labeled_corpus, builtin_unlabeled_corpus
 from ssl_waveform.sim.config import SimConfig, WindowSpec, sample_point, sample_windows
 from ssl_waveform.sim.corpus import generate_shard, write_corpus
@@ -26,6 +33,11 @@ from ssl_waveform.sim.simulator import (
 )
 
 __all__ = [
+    "BOOST_CHANNELS",
+    "BOOST_FAULTS",
+    "BoostParams",
+    "run_ngspice_boost",
+    "simulate_boost",
     "CHANNELS",
     "CHANNEL_UNITS",
     "CONTROL_MODES",
