@@ -22,15 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TypeVar
 
-from ssl_waveform.serialize import (
-    ConfigError,
-    load_config,
-    read_changes,
-    save_config,
-    to_dict,
-    valid_keys,
-    with_changes,
-)
+from ssl_waveform.serialize import ConfigError, load_config, save_config, to_dict, valid_keys
 
 __all__ = [
     "ConfigError",
@@ -63,11 +55,10 @@ def _take_config(argv: Sequence[str]) -> tuple[str | None, list[str]]:
 
 def _file_default(cls: type[T], path: str, default: T | None, under: str | None) -> T:
     """The defaults tyro starts from: ``default`` (or the defaults of ``cls``) with the file's changes."""
-    changes, source = read_changes(path), f"config file {path}"
     if not under:
-        return with_changes(cls, changes, base=default, source=source)
+        return load_config(cls, path, base=default)
     nested_cls = typing.get_type_hints(cls)[under]
-    nested = with_changes(nested_cls, changes, base=getattr(default, under, None), source=source)
+    nested = load_config(nested_cls, path, base=getattr(default, under, None))
     # a command with required fields passes a default holding tyro.MISSING for them (simulate)
     return dataclasses.replace(default if default is not None else cls(), **{under: nested})  # type: ignore[type-var]
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import typing
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypeVar
@@ -92,8 +93,6 @@ def _merge(base: dict[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
 
 def valid_keys(cls: type, prefix: str = "") -> list[str]:
     """Every dotted key a config dataclass accepts, nested dataclasses expanded (``engine.base_lr``, ...)."""
-    import typing
-
     keys = []
     for name, tp in typing.get_type_hints(cls).items():
         nested = isinstance(tp, type) and dataclasses.is_dataclass(tp)
@@ -140,7 +139,6 @@ def load_config(
     yaml_path: str | Path | None = None,
     *,
     base: T | None = None,
-    under: str | None = None,
 ) -> T:
     """A config from Python: ``base`` (default: the defaults) with a YAML file of changes applied.
 
@@ -148,16 +146,12 @@ def load_config(
         cls: The config dataclass.
         yaml_path: YAML file holding only the keys that change; None applies none.
         base: Start from this instance instead of the defaults.
-        under: The file's keys are those of this nested field of ``cls`` (``"sim"``).
     """
     if not (isinstance(cls, type) and dataclasses.is_dataclass(cls)):
         raise TypeError(f"load_config: {cls!r} is not a dataclass type")
     if yaml_path is None:
         return with_changes(cls, {}, base=base)
-    changes = read_changes(yaml_path)
-    if under and isinstance(changes, Mapping):
-        changes = {under: changes}
-    return with_changes(cls, changes, base=base, source=f"config file {yaml_path}")
+    return with_changes(cls, read_changes(yaml_path), base=base, source=f"config file {yaml_path}")
 
 
 def save_config(cfg: Any, path: str | Path) -> Path:

@@ -73,13 +73,6 @@ class EncoderConfig:
     format: str = CONFIG_FORMAT
     format_version: int = CONFIG_VERSION
 
-    def __post_init__(self) -> None:
-        if self.format != CONFIG_FORMAT or self.format_version != CONFIG_VERSION:
-            raise ValueError(
-                f"format {self.format!r} version {self.format_version!r}, expected {CONFIG_FORMAT!r} "
-                f"version {CONFIG_VERSION}"
-            )
-
     @property
     def representation_name(self) -> str:
         return str(self.representation["name"])

@@ -33,6 +33,9 @@ from typing import Literal, get_args
 import numpy as np
 from numba import njit
 
+from ssl_waveform.sim.ngspice import run_netlist
+from ssl_waveform.sim.simulator import box_average
+
 BoostFault = Literal[
     "healthy", "switch_open", "switch_short", "diode_open", "cap_aged", "inductor_degraded"
 ]
@@ -162,22 +165,6 @@ def _run(prm, duty, period, n_sub, gate_mode, diode_ok, n_periods, record_from, 
     return row
 
 
-def box_average(
-    t: np.ndarray, values: np.ndarray, t0: float, sample_rate: float, n: int
-) -> np.ndarray:
-    """Averages of piecewise-linear ``values`` ``[C, N]`` at times ``t`` over ``n`` intervals of ``1 /
-    sample_rate`` from ``t0`` (an integrating ADC); ``[C, n]``."""
-    cum = np.concatenate(
-        [
-            np.zeros((values.shape[0], 1)),
-            np.cumsum(0.5 * (values[:, 1:] + values[:, :-1]) * np.diff(t), axis=1),
-        ],
-        axis=1,
-    )
-    edges = t0 + np.arange(n + 1) / sample_rate
-    return np.diff(np.stack([np.interp(edges, t, c) for c in cum]), axis=1) * sample_rate
-
-
 def simulate_boost(
     params: BoostParams,
     fault: str = "healthy",
@@ -252,6 +239,8 @@ C1 c 0 {q.capacitance:.9g} IC={q.vs - q.v_d:.9g}
 Rload out 0 {q.r_load:.9g}
 .tran {step:.9g} {t_stop:.9g} 0 {step:.9g} UIC
 .control
+set wr_singlescale
+set filetype=ascii
 run
 wrdata {out} i(Vm) v(vin) v(out)
 quit
@@ -271,26 +260,10 @@ def run_ngspice_boost(
     timeout: float = 600.0,
 ) -> np.ndarray:
     """The ngspice waveform of the same circuit on :func:`simulate_boost`'s output grid: ``[3, window]``."""
-    import subprocess
-    import tempfile
-    from pathlib import Path
-
-    from ssl_waveform.sim.ngspice import ngspice_available
-
-    if not ngspice_available(executable):
-        raise FileNotFoundError(f"ngspice executable {executable!r} not found on PATH")
     t_stop = settle + (window + 1) / sample_rate
     step = 1.0 / (400.0 * params.fsw)
-    with tempfile.TemporaryDirectory(prefix="ssl_ngspice_boost_") as tmp:
-        out = Path(tmp) / "out.txt"
-        cir = Path(tmp) / "boost.cir"
-        cir.write_text(boost_netlist(params, fault, t_stop, step, str(out)))
-        res = subprocess.run(
-            [executable, "-b", str(cir)], capture_output=True, text=True, timeout=timeout
-        )
-        if res.returncode != 0 or not out.exists():
-            raise RuntimeError(f"ngspice failed (exit {res.returncode}): {res.stderr[-500:]}")
-        data = np.loadtxt(out, ndmin=2)
-    # wrdata writes (time, value) pairs per vector
-    t, values = data[:, 0], data[:, 1::2].T
+    data = run_netlist(
+        lambda out: boost_netlist(params, fault, t_stop, step, out), executable, timeout
+    )
+    t, values = data[:, 0], data[:, 1:4].T
     return box_average(t, values, settle, sample_rate, window)

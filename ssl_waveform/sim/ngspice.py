@@ -18,13 +18,13 @@ import math
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from ssl_waveform.sim.point import SWITCHES, OperatingPoint, fault_mask
-from ssl_waveform.sim.simulator import decimate_substeps, substep_grid
+from ssl_waveform.sim.simulator import box_average, decimate_substeps, substep_grid
 
 _DIODE_N = 1.0
 _DIODE_IS = 1e-12
@@ -165,11 +165,6 @@ def run_ngspice(
     Returns:
         ``[3, round(duration * sample_rate)]`` float64 ``ia, ib, ic`` in amperes.
     """
-    if not ngspice_available(executable):
-        raise FileNotFoundError(
-            f"ngspice executable {executable!r} not found on PATH; install ngspice (Debian: "
-            "apt-get install ngspice) to run the cross-check"
-        )
     n_out = round(duration * sample_rate)
     grid = substep_grid(point.fsw, sample_rate, settle, n_out)
     t_stop = grid.n_int * grid.h
@@ -189,12 +184,7 @@ def run_ngspice(
             + "\n".join(problems)
             + "\ntry a smaller max_step"
         )
-    # exact box averages of the piecewise-linear ngspice waveform over each sub-step
-    cum = np.concatenate(
-        [np.zeros((3, 1)), np.cumsum(0.5 * (cur[:, 1:] + cur[:, :-1]) * np.diff(t), axis=1)], axis=1
-    )
-    edges = np.arange(grid.n_int + 1) * grid.h
-    box = np.diff(np.stack([np.interp(edges, t, c) for c in cum]), axis=1) / grid.h
+    box = box_average(t, cur, 0.0, 1.0 / grid.h, grid.n_int)  # exact averages over each sub-step
     return decimate_substeps(box, grid, n_out)
 
 
@@ -203,16 +193,11 @@ def _run_once(
     diode_rs: float, executable: str, timeout: float,
 ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     """One ngspice run; returns time ``[N]`` and currents ``[3, N]`` or raises RuntimeError."""
-    with tempfile.TemporaryDirectory(prefix="ssl_ngspice_") as tmp:
-        out = Path(tmp) / "out.txt"
-        cir = Path(tmp) / "inv.cir"
-        cir.write_text(write_netlist(point, faults, t_begin, t_stop, step, str(out), diode_rs))
-        res = subprocess.run(
-            [executable, "-b", str(cir)], capture_output=True, text=True, timeout=timeout
-        )
-        if res.returncode != 0 or not out.exists():
-            raise RuntimeError(f"exit {res.returncode}: {res.stderr[-500:]}")
-        data = np.loadtxt(out, skiprows=1, ndmin=2)
+
+    def netlist(out_file: str) -> str:
+        return write_netlist(point, faults, t_begin, t_stop, step, out_file, diode_rs)
+
+    data = run_netlist(netlist, executable, timeout)[1:]  # from the first step after t = 0
     t, cur = data[:, 0], data[:, 1:4].T
     kcl = float(np.abs(cur.sum(axis=0)).max())
     if t[-1] < t_stop * (1 - 1e-6) or kcl > 1e-3 * max(float(np.abs(cur).max()), 1e-9):
@@ -221,6 +206,32 @@ def _run_once(
             f"(max |ia + ib + ic| = {kcl:.3g} A)"
         )
     return t, cur
+
+
+def run_netlist(
+    netlist: Callable[[str], str], executable: str = "ngspice", timeout: float = 600.0
+) -> np.ndarray:
+    """Run ``netlist(out_file)`` (a netlist whose ``wrdata`` writes ``out_file`` with ``wr_singlescale``) in
+    batch mode in a temporary folder; returns the table it wrote, ``[rows, 1 + vectors]`` (time first).
+
+    Raises:
+        FileNotFoundError: no ngspice executable. RuntimeError: ngspice failed or wrote nothing.
+    """
+    if not ngspice_available(executable):
+        raise FileNotFoundError(
+            f"ngspice executable {executable!r} not found on PATH; install ngspice (Debian: "
+            "apt-get install ngspice) to run the cross-check"
+        )
+    with tempfile.TemporaryDirectory(prefix="ssl_ngspice_") as tmp:
+        out = Path(tmp) / "out.txt"
+        cir = Path(tmp) / "circuit.cir"
+        cir.write_text(netlist(str(out)))
+        res = subprocess.run(
+            [executable, "-b", str(cir)], capture_output=True, text=True, timeout=timeout
+        )
+        if res.returncode != 0 or not out.exists():
+            raise RuntimeError(f"exit {res.returncode}: {res.stderr[-500:]}")
+        return np.loadtxt(out, ndmin=2)
 
 
 def nrmse(sim: np.ndarray, ref: np.ndarray) -> float:

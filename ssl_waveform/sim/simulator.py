@@ -89,6 +89,17 @@ def substep_grid(
     return SubstepGrid(ratio, h, n_pre, n_int, settle - 0.5 * h - n_pre * h)
 
 
+def box_average(
+    t: np.ndarray, values: np.ndarray, t0: float, sample_rate: float, n: int
+) -> np.ndarray:
+    """Exact averages of the piecewise-linear waveform ``values`` ``[C, N]`` (at times ``t``) over ``n``
+    intervals of ``1 / sample_rate`` from ``t0``, as an integrating ADC sees it; ``[C, n]``."""
+    steps = 0.5 * (values[:, 1:] + values[:, :-1]) * np.diff(t)
+    cum = np.concatenate([np.zeros((values.shape[0], 1)), np.cumsum(steps, axis=1)], axis=1)
+    edges = t0 + np.arange(n + 1) / sample_rate
+    return np.diff(np.stack([np.interp(edges, t, c) for c in cum]), axis=1) * sample_rate
+
+
 def decimate_substeps(x: np.ndarray, grid: SubstepGrid, n_out: int) -> np.ndarray:
     """Apply the anti-aliasing FIR to sub-step averages and keep the output samples.
 
